@@ -1,0 +1,1 @@
+//! Warden console UI.

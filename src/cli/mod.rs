@@ -1,4 +1,82 @@
-//! Command line.
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+//! The `warden` command line. Each domain keeps its own subcommands next to its code; this module
+//! parses the global options, resolves paths and config once, and dispatches.
+
+use crate::config::{Config, Secrets};
+use crate::paths::{PathOverrides, Paths};
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "warden", version, about = "Terminal moderation console for Telegram communities")]
+pub struct Cli {
+    /// Config file (default: the platform config dir).
+    #[arg(long, global = true, env = "WARDEN_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory: database, sessions, logs.
+    #[arg(long, global = true, env = "WARDEN_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Database file (default: warden.db in the data directory).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print every path Warden uses.
+    Paths,
+}
+
+/// What every command needs: resolved paths and the loaded config.
+pub struct Env {
+    pub paths: Paths,
+    pub config: Config,
+}
+
+impl Env {
+    pub fn load(cli: &Cli) -> Result<Env> {
+        let paths = Paths::resolve(&PathOverrides {
+            config_file: cli.config.clone(),
+            data_dir: cli.data.clone(),
+            db_file: cli.db.clone(),
+        })?;
+        let config = Config::load(&paths.config_file)?;
+        Ok(Env { paths, config })
+    }
+
+    pub fn secrets(&self) -> Result<Secrets> {
+        Secrets::load(&self.paths.secrets_file)
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("warden: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let env = Env::load(&cli)?;
+    match cli.command {
+        Some(Command::Paths) => {
+            for (name, path) in env.paths.listing() {
+                println!("{name:<14} {}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            eprintln!(
+                "warden: the console is not built yet; try `warden --help` for the commands that are"
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }

@@ -8,8 +8,14 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+pub mod records;
+
 #[derive(Debug, Parser)]
-#[command(name = "warden", version, about = "Terminal moderation console for Telegram communities")]
+#[command(
+    name = "warden",
+    version,
+    about = "Terminal moderation console for Telegram communities"
+)]
 pub struct Cli {
     /// Config file (default: the platform config dir).
     #[arg(long, global = true, env = "WARDEN_CONFIG", value_name = "FILE")]
@@ -28,6 +34,28 @@ pub struct Cli {
 pub enum Command {
     /// Print every path Warden uses.
     Paths,
+    /// A user's profile, strikes (reasons, who, when, expiry, forgiveness), bans, labels, messages.
+    User {
+        id: i64,
+        /// Only this chat.
+        #[arg(long)]
+        chat: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a user's personal data (names, texts, memberships); the audit chain stays valid.
+    Forget {
+        id: i64,
+        /// Confirm: this cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// The hash-chained audit log.
+    #[command(subcommand)]
+    Audit(records::AuditCommand),
+    /// Database maintenance.
+    #[command(subcommand)]
+    Db(records::DbCommand),
 }
 
 /// What every command needs: resolved paths and the loaded config.
@@ -72,6 +100,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::User { id, chat, json }) => records::user(&env, id, chat, json),
+        Some(Command::Forget { id, yes }) => records::forget(&env, id, yes),
+        Some(Command::Audit(cmd)) => records::audit(&env, cmd),
+        Some(Command::Db(cmd)) => records::db(&env, cmd),
         None => {
             eprintln!(
                 "warden: the console is not built yet; try `warden --help` for the commands that are"

@@ -1,0 +1,351 @@
+//! Commands over the store: `warden user`, `forget`, `audit verify`, `db check`, `db backup`.
+
+use crate::cli::Env;
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use warden_store::{Store, UserHistory};
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain and name the first broken row.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// SQLite integrity check and schema version.
+    Check,
+    /// Online backup to PATH; safe while Warden runs.
+    Backup { path: PathBuf },
+}
+
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+pub fn user(env: &Env, user_id: i64, chat: Option<i64>, json: bool) -> Result<ExitCode> {
+    let store = env.open_existing_store()?;
+    let history = store.reader()?.user_history(user_id, chat)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&history)?);
+    } else {
+        print!("{}", render_user_history(&history, unix_now()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn forget(env: &Env, user_id: i64, yes: bool) -> Result<ExitCode> {
+    if !yes {
+        bail!(
+            "`warden forget {user_id}` removes the user's names, message texts and memberships for good; \
+             run it again with --yes to confirm"
+        );
+    }
+    let store = env.open_existing_store()?;
+    let by = format!("mod:{}", env.config.general.moderator);
+    let removed = store.writer().forget_user(user_id, &by, unix_now())?;
+    println!("forgot user {user_id}: {removed} record(s) cleared; the audit chain stays valid");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn audit(env: &Env, command: AuditCommand) -> Result<ExitCode> {
+    match command {
+        AuditCommand::Verify => {
+            let store = env.open_existing_store()?;
+            let check = store.reader()?.verify_audit()?;
+            match check.first_broken {
+                None => {
+                    println!("audit chain intact: {} row(s)", check.rows);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(row) => {
+                    println!(
+                        "audit chain BROKEN at row {row} ({} row(s) checked): that row or its predecessor was altered or removed",
+                        check.rows
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+    }
+}
+
+pub fn db(env: &Env, command: DbCommand) -> Result<ExitCode> {
+    match command {
+        DbCommand::Check => {
+            let (version, problems) = warden_store::check_file(&env.paths.db_file)?;
+            println!(
+                "{}: schema version {version} (this warden knows {})",
+                env.paths.db_file.display(),
+                warden_store::SCHEMA_VERSION
+            );
+            if problems.is_empty() {
+                println!("integrity: ok");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for problem in problems {
+                    println!("integrity: {problem}");
+                }
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        DbCommand::Backup { path } => {
+            if path.exists() {
+                bail!("{} already exists; choose a new file", path.display());
+            }
+            let store = env.open_existing_store()?;
+            store
+                .backup_to(&path)
+                .with_context(|| format!("backup to {} failed", path.display()))?;
+            println!(
+                "backed up {} to {}",
+                env.paths.db_file.display(),
+                path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+impl Env {
+    /// Opens the database, refusing to create one where the user expected data.
+    pub fn open_existing_store(&self) -> Result<Store> {
+        let path = &self.paths.db_file;
+        if !path.exists() {
+            bail!(
+                "no database at {} (run the console or a daemon first, or pass --db FILE)",
+                path.display()
+            );
+        }
+        Ok(Store::open(path)?)
+    }
+
+    /// Opens or creates the database (and the data directories).
+    pub fn open_store(&self) -> Result<Store> {
+        self.paths.ensure_dirs()?;
+        Ok(Store::open(&self.paths.db_file)?)
+    }
+}
+
+/// Formats a unix time as `YYYY-MM-DD HH:MM` UTC.
+pub fn format_time(ts: i64) -> String {
+    let days = ts.div_euclid(86_400);
+    let secs = ts.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+pub fn render_user_history(h: &UserHistory, now: i64) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "user {}", h.user_id);
+    match &h.profile {
+        None => {
+            let _ = writeln!(out, "  not seen by Warden");
+        }
+        Some(p) if p.forgotten_at.is_some() => {
+            let _ = writeln!(
+                out,
+                "  personal data forgotten at {}",
+                format_time(p.forgotten_at.unwrap_or(0))
+            );
+        }
+        Some(p) => {
+            let name = [p.first_name.as_deref(), p.last_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let username = p
+                .username
+                .as_deref()
+                .map(|u| format!(" @{u}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  name      {name}{username}{}",
+                if p.is_bot { " [bot]" } else { "" }
+            );
+            let _ = writeln!(
+                out,
+                "  seen      {} .. {}, {} message(s)",
+                format_time(p.first_seen),
+                format_time(p.last_seen),
+                p.message_count
+            );
+            let score = p
+                .score
+                .map(|s| format!("{s:.2}"))
+                .unwrap_or_else(|| "-".into());
+            let _ = writeln!(
+                out,
+                "  trust     {}   list: {}   score: {score}",
+                p.trust, p.listed
+            );
+            if !p.tags.is_empty() {
+                let _ = writeln!(out, "  tags      {}", p.tags.join(", "));
+            }
+            if let Some(note) = &p.note {
+                let _ = writeln!(out, "  note      {note}");
+            }
+        }
+    }
+    if let Some(k) = &h.known_spammer {
+        let _ = writeln!(
+            out,
+            "  lists     {}: {} (checked {})",
+            k.source,
+            if k.listed { "LISTED" } else { "not listed" },
+            format_time(k.checked_at)
+        );
+    }
+    section(&mut out, "chats", h.memberships.len());
+    for m in &h.memberships {
+        let title = m
+            .chat_title
+            .clone()
+            .unwrap_or_else(|| m.chat_id.to_string());
+        let joined = m.joined_at.map(format_time).unwrap_or_else(|| "?".into());
+        let left = m
+            .left_at
+            .map(|t| format!(", left {}", format_time(t)))
+            .unwrap_or_default();
+        let inviter = m.inviter_id.map(|i| format!(" by {i}")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {title}: joined {joined} ({}{inviter}){left}",
+            m.join_kind
+        );
+    }
+    section(&mut out, "strikes", h.strikes.len());
+    for s in &h.strikes {
+        let state = if let (Some(at), Some(by)) = (s.forgiven_at, &s.forgiven_by) {
+            format!(
+                "forgiven {} by {by}: {}",
+                format_time(at),
+                s.forgiven_why.as_deref().unwrap_or("")
+            )
+        } else if s.is_active(now) {
+            match s.expires_at {
+                Some(e) => format!("active, expires {}", format_time(e)),
+                None => "active".into(),
+            }
+        } else {
+            "expired".into()
+        };
+        let _ = writeln!(
+            out,
+            "  #{} {} chat {} — {} (by {}) [{state}]",
+            s.id,
+            format_time(s.ts),
+            s.chat_id,
+            s.reason,
+            s.source
+        );
+    }
+    section(&mut out, "bans and mutes", h.restrictions.len());
+    for r in &h.restrictions {
+        let until = r
+            .until
+            .map(format_time)
+            .unwrap_or_else(|| "permanent".into());
+        let lifted = match (r.lifted_at, &r.lifted_by) {
+            (Some(at), Some(by)) => format!(
+                " — lifted {} by {by}: {}",
+                format_time(at),
+                r.lifted_why.as_deref().unwrap_or("")
+            ),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {} {} chat {} until {until} — {} (by {}){lifted}",
+            r.kind,
+            format_time(r.since),
+            r.chat_id,
+            r.reason,
+            r.by
+        );
+    }
+    section(&mut out, "labels", h.labels.len());
+    for l in &h.labels {
+        let _ = writeln!(
+            out,
+            "  {} {} ({}, by {})",
+            format_time(l.ts),
+            l.label,
+            l.origin,
+            l.by
+        );
+    }
+    section(&mut out, "recent messages", h.recent_messages.len());
+    for m in &h.recent_messages {
+        let text = m.text.as_deref().unwrap_or("<text purged>");
+        let text: String = text.chars().take(80).collect::<String>().replace('\n', " ");
+        let _ = writeln!(
+            out,
+            "  {} chat {} [{} {:.2}] {text}",
+            format_time(m.ts),
+            m.chat_id,
+            m.verdict,
+            m.score
+        );
+        for hit in &m.hits {
+            let _ = writeln!(
+                out,
+                "      {:<14} {:+.2} {}",
+                hit.name,
+                hit.weight,
+                hit.detail.as_deref().unwrap_or("")
+            );
+        }
+    }
+    if !h.clusters.is_empty() {
+        let ids: Vec<String> = h.clusters.iter().map(i64::to_string).collect();
+        let _ = writeln!(out, "clusters: {}", ids.join(", "));
+    }
+    out
+}
+
+fn section(out: &mut String, name: &str, count: usize) {
+    let _ = writeln!(
+        out,
+        "{name} ({count}){}",
+        if count == 0 { ": none" } else { ":" }
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_utc_times() {
+        assert_eq!(format_time(0), "1970-01-01 00:00");
+        assert_eq!(format_time(1_700_000_000), "2023-11-14 22:13");
+        assert_eq!(format_time(951_782_400), "2000-02-29 00:00");
+    }
+}

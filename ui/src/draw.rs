@@ -76,7 +76,7 @@ impl Console {
         let sep = || Span::styled(" │ ", t.muted());
         let mut spans = vec![Span::styled(" ◆ WARDEN ", t.header())];
         for account in &s.accounts {
-            spans.push(Span::raw(" "));
+            spans.push(sep());
             let name = match account.kind {
                 AccountKind::Bot => "bot",
                 AccountKind::User => "user",
@@ -373,16 +373,16 @@ impl Console {
             None => extra.push(Span::styled("● live ", t.fg(t.ok))),
         }
         let block = self.block(self.title(Pane::Feed, extra), true);
-        let wide = main.width >= 100;
+        let wide = main.width >= 80;
         let (header, widths): (&[&str], Vec<Constraint>) = if wide {
             (
                 &["Time", "Chat", "User", "Verdict", "Action", "Reasons"],
                 vec![
                     Constraint::Length(8),
-                    Constraint::Length(16),
-                    Constraint::Length(18),
-                    Constraint::Length(10),
                     Constraint::Length(12),
+                    Constraint::Length(14),
+                    Constraint::Length(10),
+                    Constraint::Length(11),
                     Constraint::Fill(1),
                 ],
             )
@@ -393,7 +393,7 @@ impl Console {
                     Constraint::Length(8),
                     Constraint::Length(14),
                     Constraint::Length(10),
-                    Constraint::Length(10),
+                    Constraint::Length(11),
                     Constraint::Fill(1),
                 ],
             )
@@ -1825,10 +1825,10 @@ fn verdict_cell(
 fn alert_kind(t: &crate::theme::Theme, kind: &AlertKind) -> (&'static str, &'static str, Color) {
     match kind {
         AlertKind::Raid { .. } => ("⚠", "raid", t.error),
-        AlertKind::AdminBan { .. } => ("⛔", "admin ban", t.info),
+        AlertKind::AdminBan { .. } => ("⊘", "admin ban", t.info),
         AlertKind::LowConfidenceHam { .. } => ("?", "unsure ham", t.warn),
         AlertKind::FailedAction { .. } => ("✖", "failed", t.error),
-        AlertKind::FloodWait { .. } => ("⏳", "flood-wait", t.warn),
+        AlertKind::FloodWait { .. } => ("⧖", "flood-wait", t.warn),
         AlertKind::Other => ("•", "note", t.muted),
     }
 }

@@ -270,12 +270,15 @@ impl Console {
         frame: &mut Frame,
         area: Rect,
         block: Block,
-        header: &[&str],
-        widths: &[Constraint],
+        spec: TableSpec,
         list: &PagedList<T>,
         cells: impl Fn(&T) -> Vec<Cell<'static>>,
-        empty: &str,
     ) {
+        let TableSpec {
+            header,
+            widths,
+            empty,
+        } = spec;
         let t = self.theme.clone();
         let inner = block.inner(area);
         frame.render_widget(block, area);
@@ -404,8 +407,15 @@ impl Console {
             frame,
             main,
             block,
-            header,
-            &widths,
+            TableSpec {
+                header,
+                widths: &widths,
+                empty: if self.filters[0].is_empty() {
+                    "No flagged messages yet: all quiet."
+                } else {
+                    "Nothing matches the filter (Esc clears it)."
+                },
+            },
             &list,
             |row| {
                 let mut cells = vec![Cell::from(clock(row.time))];
@@ -417,11 +427,6 @@ impl Console {
                 cells.push(Cell::from(one_line(&row.action)));
                 cells.push(Cell::from(one_line(&row.reasons.join(", "))).style(theme.muted()));
                 cells
-            },
-            if self.filters[0].is_empty() {
-                "No flagged messages yet: all quiet."
-            } else {
-                "Nothing matches the filter (Esc clears it)."
             },
         );
         self.feed = list;
@@ -504,14 +509,17 @@ impl Console {
             frame,
             main,
             block,
-            &["Time", "Kind", "Chat", "What", "In"],
-            &[
-                Constraint::Length(8),
-                Constraint::Length(13),
-                Constraint::Length(14),
-                Constraint::Fill(1),
-                Constraint::Length(6),
-            ],
+            TableSpec {
+                header: &["Time", "Kind", "Chat", "What", "In"],
+                widths: &[
+                    Constraint::Length(8),
+                    Constraint::Length(13),
+                    Constraint::Length(14),
+                    Constraint::Fill(1),
+                    Constraint::Length(6),
+                ],
+                empty: "No alerts: no raids, failures or flood-waits.",
+            },
             &list,
             |row| {
                 let (glyph, word, color) = alert_kind(&theme, &row.kind);
@@ -524,7 +532,6 @@ impl Console {
                         .style(theme.bold(theme.warn)),
                 ]
             },
-            "No alerts: no raids, failures or flood-waits.",
         );
         self.alerts = list;
         if let Some(detail) = detail {
@@ -691,14 +698,17 @@ impl Console {
             frame,
             list_area,
             block,
-            &["Score", "Size", "✖", "▲", "Signals"],
-            &[
-                Constraint::Length(5),
-                Constraint::Length(4),
-                Constraint::Length(3),
-                Constraint::Length(3),
-                Constraint::Fill(1),
-            ],
+            TableSpec {
+                header: &["Score", "Size", "✖", "▲", "Signals"],
+                widths: &[
+                    Constraint::Length(5),
+                    Constraint::Length(4),
+                    Constraint::Length(3),
+                    Constraint::Length(3),
+                    Constraint::Fill(1),
+                ],
+                empty: "No clusters: no linked accounts found.",
+            },
             &list,
             |row| {
                 vec![
@@ -710,7 +720,6 @@ impl Console {
                     Cell::from(one_line(&row.signals.join(", "))).style(theme.muted()),
                 ]
             },
-            "No clusters: no linked accounts found.",
         );
         self.clusters = list;
         if wide {
@@ -1328,8 +1337,11 @@ impl Console {
             frame,
             main,
             block,
-            header,
-            &widths,
+            TableSpec {
+                header,
+                widths: &widths,
+                empty: "No history yet.",
+            },
             &list,
             |row| {
                 let when = date_time(row.time);
@@ -1346,7 +1358,6 @@ impl Console {
                 cells.push(Cell::from(one_line(&row.reason)).style(theme.muted()));
                 cells
             },
-            "No history yet.",
         );
         self.history = list;
         if let Some(detail) = detail {
@@ -1724,6 +1735,13 @@ impl Console {
 }
 
 use crate::Command;
+
+/// Column headers, widths and the empty-list message of a table.
+struct TableSpec<'a> {
+    header: &'a [&'a str],
+    widths: &'a [Constraint],
+    empty: &'a str,
+}
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);

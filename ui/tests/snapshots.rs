@@ -94,7 +94,15 @@ fn pane_rules_editor_with_error() {
     snap("rules_editor", |c, d| {
         press(c, d, &[key('5'), key('j'), code(KeyCode::Enter)]);
         // Break the pattern on line 1: live validation reports line and column.
-        press(c, d, &[code(KeyCode::End), code(KeyCode::Backspace), code(KeyCode::Backspace)]);
+        press(
+            c,
+            d,
+            &[
+                code(KeyCode::End),
+                code(KeyCode::Backspace),
+                code(KeyCode::Backspace),
+            ],
+        );
     });
 }
 

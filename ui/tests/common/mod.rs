@@ -131,8 +131,17 @@ impl Fake {
         FeedRow {
             seq,
             time: NOW - 40 * 37 + (seq as i64) * 37,
-            chat_id: if index % 2 == 0 { -1001 } else { -1002 },
-            chat_title: if index % 2 == 0 { "Rust Beginners" } else { "Rust Jobs" }.into(),
+            chat_id: if index.is_multiple_of(2) {
+                -1001
+            } else {
+                -1002
+            },
+            chat_title: if index.is_multiple_of(2) {
+                "Rust Beginners"
+            } else {
+                "Rust Jobs"
+            }
+            .into(),
             user_id: 5_000_000_000 + (index % NAMES.len()) as i64,
             user_name: name.into(),
             username: username.map(String::from),
@@ -145,7 +154,11 @@ impl Fake {
                 Verdict::Clean => 0.31,
             },
             reasons: match verdict {
-                Verdict::Spam => vec!["link-in-first-msg".into(), "stop-words".into(), "new-account".into()],
+                Verdict::Spam => vec![
+                    "link-in-first-msg".into(),
+                    "stop-words".into(),
+                    "new-account".into(),
+                ],
                 Verdict::Suspect => vec!["emoji-flood".into(), "lookalike-name".into()],
                 Verdict::Clean => vec!["low-confidence".into()],
             },
@@ -170,18 +183,28 @@ impl DataSource for Fake {
             // Small in-memory filter for the few-row fakes.
             let rows: Vec<FeedRow> = (skip..self.feed_rows.min(10_000))
                 .map(|i| self.feed_row(i))
-                .filter(|r| query.filter.matches_words(&[&r.text, &r.user_name, &r.chat_title]))
+                .filter(|r| {
+                    query
+                        .filter
+                        .matches_words(&[&r.text, &r.user_name, &r.chat_title])
+                })
                 .collect();
             let total = rows.len();
             return Page {
-                rows: rows.into_iter().skip(query.offset).take(query.limit).collect(),
+                rows: rows
+                    .into_iter()
+                    .skip(query.offset)
+                    .take(query.limit)
+                    .collect(),
                 total,
             };
         }
         let total = self.feed_rows - skip;
         let end = (query.offset + query.limit).min(total);
         Page {
-            rows: (query.offset.min(end)..end).map(|i| self.feed_row(i + skip)).collect(),
+            rows: (query.offset.min(end)..end)
+                .map(|i| self.feed_row(i + skip))
+                .collect(),
             total,
         }
     }
@@ -195,7 +218,9 @@ impl DataSource for Fake {
                 chat_id: -1001,
                 chat_title: "Rust Beginners".into(),
                 kind: AlertKind::Raid {
-                    join_rate: vec![1, 0, 2, 1, 1, 3, 8, 19, 42, 57, 61, 48, 30, 22, 12, 9, 4, 3, 2, 2],
+                    join_rate: vec![
+                        1, 0, 2, 1, 1, 3, 8, 19, 42, 57, 61, 48, 30, 22, 12, 9, 4, 3, 2, 2,
+                    ],
                     state: RaidState::BunkerOn,
                 },
                 summary: "61 joins in one minute from 3 invite links".into(),
@@ -207,7 +232,9 @@ impl DataSource for Fake {
                 time: NOW - 300,
                 chat_id: -1002,
                 chat_title: "Rust Jobs".into(),
-                kind: AlertKind::AdminBan { admin: "@alice_mod".into() },
+                kind: AlertKind::AdminBan {
+                    admin: "@alice_mod".into(),
+                },
                 summary: "@bob_invests banned by @alice_mod".into(),
                 user_id: Some(5_000_000_004),
                 countdown: None,
@@ -240,7 +267,9 @@ impl DataSource for Fake {
                 time: NOW - 1000,
                 chat_id: -1001,
                 chat_title: "Rust Beginners".into(),
-                kind: AlertKind::FloodWait { account: "bot".into() },
+                kind: AlertKind::FloodWait {
+                    account: "bot".into(),
+                },
                 summary: "Telegram asks the bot to wait".into(),
                 user_id: None,
                 countdown: Some(42),
@@ -248,7 +277,11 @@ impl DataSource for Fake {
         ];
         let total = rows.len();
         Page {
-            rows: rows.into_iter().skip(query.offset).take(query.limit).collect(),
+            rows: rows
+                .into_iter()
+                .skip(query.offset)
+                .take(query.limit)
+                .collect(),
             total,
         }
     }
@@ -262,7 +295,11 @@ impl DataSource for Fake {
                 members: 6,
                 banned: 2,
                 flagged: 3,
-                signals: vec!["same invite link".into(), "bio link".into(), "join timing".into()],
+                signals: vec![
+                    "same invite link".into(),
+                    "bio link".into(),
+                    "join timing".into(),
+                ],
             },
             ClusterRow {
                 id: 3,
@@ -275,7 +312,11 @@ impl DataSource for Fake {
         ];
         let total = rows.len();
         Page {
-            rows: rows.into_iter().skip(query.offset).take(query.limit).collect(),
+            rows: rows
+                .into_iter()
+                .skip(query.offset)
+                .take(query.limit)
+                .collect(),
             total,
         }
     }
@@ -283,12 +324,18 @@ impl DataSource for Fake {
     fn cluster(&self, id: ClusterId) -> Option<ClusterView> {
         let member = |i: usize, state, x, y| ClusterMember {
             user_id: 5_000_000_000 + i as i64,
-            name: NAMES[i].1.map_or(NAMES[i].0.to_string(), |u| format!("@{u}")),
+            name: NAMES[i]
+                .1
+                .map_or(NAMES[i].0.to_string(), |u| format!("@{u}")),
             state,
             x,
             y,
         };
-        let edge = |a, b, kind: &str| ClusterEdge { a, b, kind: kind.into() };
+        let edge = |a, b, kind: &str| ClusterEdge {
+            a,
+            b,
+            kind: kind.into(),
+        };
         match id {
             7 => Some(ClusterView {
                 id: 7,
@@ -326,7 +373,9 @@ impl DataSource for Fake {
     }
 
     fn user(&self, id: UserId) -> Option<UserView> {
-        let index = usize::try_from(id - 5_000_000_000).ok().filter(|i| *i < NAMES.len())?;
+        let index = usize::try_from(id - 5_000_000_000)
+            .ok()
+            .filter(|i| *i < NAMES.len())?;
         let (name, username) = NAMES[index];
         Some(UserView {
             user_id: id,
@@ -423,24 +472,51 @@ impl DataSource for Fake {
                 kind: kinds[i % 3],
                 actor: actors[i % 4].into(),
                 action: actions[i % 5].into(),
-                user: NAMES[i % 8].1.map_or(NAMES[i % 8].0.to_string(), |u| format!("@{u}")),
-                chat_title: if i % 2 == 0 { "Rust Beginners" } else { "Rust Jobs" }.into(),
-                reason: ["crypto spam", "link in first message", "raid", "appeal accepted"][i % 4].into(),
+                user: NAMES[i % 8]
+                    .1
+                    .map_or(NAMES[i % 8].0.to_string(), |u| format!("@{u}")),
+                chat_title: if i.is_multiple_of(2) {
+                    "Rust Beginners"
+                } else {
+                    "Rust Jobs"
+                }
+                .into(),
+                reason: [
+                    "crypto spam",
+                    "link in first message",
+                    "raid",
+                    "appeal accepted",
+                ][i % 4]
+                    .into(),
             })
-            .filter(|r| query.filter.by.as_deref().is_none_or(|by| r.actor.contains(by)))
+            .filter(|r| {
+                query
+                    .filter
+                    .by
+                    .as_deref()
+                    .is_none_or(|by| r.actor.contains(by))
+            })
             .filter(|r| query.filter.matches_words(&[&r.reason, &r.user, &r.action]))
             .collect();
         let total = rows.len();
         Page {
-            rows: rows.into_iter().skip(query.offset).take(query.limit).collect(),
+            rows: rows
+                .into_iter()
+                .skip(query.offset)
+                .take(query.limit)
+                .collect(),
             total,
         }
     }
 
     fn stats(&self) -> StatsView {
         StatsView {
-            messages_per_sec: (0..120).map(|i| 40 + (i * 37 % 23) + if i > 90 { 60 } else { 0 }).collect(),
-            flagged_per_sec: (0..120).map(|i| (i * 13 % 7) + if i > 90 { 20 } else { 0 }).collect(),
+            messages_per_sec: (0..120)
+                .map(|i| 40 + (i * 37 % 23) + if i > 90 { 60 } else { 0 })
+                .collect(),
+            flagged_per_sec: (0..120)
+                .map(|i| (i * 13 % 7) + if i > 90 { 20 } else { 0 })
+                .collect(),
             actions_by_kind: vec![
                 ("delete".into(), 1_432),
                 ("ban".into(), 312),
@@ -448,7 +524,14 @@ impl DataSource for Fake {
                 ("mute".into(), 98),
                 ("bunker_on".into(), 3),
             ],
-            risk_distribution: (0..10).map(|i| (format!("{}", i * 10), [900, 420, 210, 130, 80, 60, 45, 70, 120, 260][i])).collect(),
+            risk_distribution: (0..10)
+                .map(|i| {
+                    (
+                        format!("{}", i * 10),
+                        [900, 420, 210, 130, 80, 60, 45, 70, 120, 260][i],
+                    )
+                })
+                .collect(),
             top_signals: vec![
                 ("link-in-first-msg".into(), 820),
                 ("stop-words".into(), 611),
@@ -467,15 +550,24 @@ impl DataSource for Fake {
         self.validated.borrow_mut().push(text.to_string());
         // Pretend grammar: every non-empty line must start with "when", "then", or two spaces.
         for (i, line) in text.lines().enumerate() {
-            if !(line.is_empty() || line.starts_with("when") || line.starts_with("  ") || line.starts_with("then")) {
+            if !(line.is_empty()
+                || line.starts_with("when")
+                || line.starts_with("  ")
+                || line.starts_with("then"))
+            {
                 return Err(RuleError {
                     line: i + 1,
                     column: 1,
-                    message: format!("expected 'when' or 'then', found '{}'", line.split_whitespace().next().unwrap_or("")),
+                    message: format!(
+                        "expected 'when' or 'then', found '{}'",
+                        line.split_whitespace().next().unwrap_or("")
+                    ),
                 });
             }
         }
-        if let Some((i, line)) = text.lines().enumerate().find(|(_, l)| l.contains("~ \"(")) && !line.contains(")\"") {
+        if let Some((i, line)) = text.lines().enumerate().find(|(_, l)| l.contains("~ \"("))
+            && !line.contains(")\"")
+        {
             return Err(RuleError {
                 line: i + 1,
                 column: line.find('(').unwrap_or(0) + 1,
@@ -514,16 +606,22 @@ pub fn ctrl(c: char) -> KeyEvent {
 
 /// Types each character of `text` as a key press; returns all emitted commands.
 pub fn type_text(console: &mut Console, data: &Fake, text: &str) -> Vec<Command> {
-    text.chars().flat_map(|c| console.handle_key(key(c), data)).collect()
+    text.chars()
+        .flat_map(|c| console.handle_key(key(c), data))
+        .collect()
 }
 
 pub fn press(console: &mut Console, data: &Fake, keys: &[KeyEvent]) -> Vec<Command> {
-    keys.iter().flat_map(|k| console.handle_key(*k, data)).collect()
+    keys.iter()
+        .flat_map(|k| console.handle_key(*k, data))
+        .collect()
 }
 
 pub fn draw(console: &mut Console, data: &Fake, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
-    terminal.draw(|frame| console.render(frame, data)).expect("draw");
+    terminal
+        .draw(|frame| console.render(frame, data))
+        .expect("draw");
     terminal
 }
 

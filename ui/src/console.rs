@@ -476,6 +476,10 @@ impl Console {
     }
 
     fn action(&mut self, action: Action, data: &dyn DataSource, out: &mut Vec<Command>) {
+        if self.focus == Pane::Rules && self.rules_stale {
+            self.rules = data.rules();
+            self.rules_stale = false;
+        }
         let page = self.page_height();
         match action {
             Action::Quit => {

@@ -89,10 +89,16 @@ impl Console {
                 Connection::NotConfigured => ("–", "not set up", t.muted),
             };
             spans.push(Span::styled(format!("{name} "), t.text()));
-            spans.push(Span::styled(format!("{glyph} {word}"), t.fg(color)));
+            // Narrow screens keep the glyph; the word needs room.
+            let state = if area.width >= 100 {
+                format!("{glyph} {word}")
+            } else {
+                glyph.to_string()
+            };
+            spans.push(Span::styled(state, t.fg(color)));
             if let Some(wait) = account.flood_wait {
                 spans.push(Span::styled(
-                    format!(" ⏳{}", countdown(wait)),
+                    format!(" ⧖ wait {}", countdown(wait)),
                     t.bold(t.warn),
                 ));
             }
@@ -184,27 +190,35 @@ impl Console {
         if context == Context::Editor {
             pairs.push(("Esc".into(), "close (keeps draft)"));
         }
-        for action in [
-            Action::CommandLine,
-            Action::Filter,
-            Action::Expand,
-            Action::Help,
-            Action::Quit,
-        ] {
+        for action in [Action::CommandLine, Action::Filter, Action::Expand] {
             let key = self.keymap.hint(Context::Global, action);
             if !key.is_empty() {
                 pairs.push((key, action.description()));
             }
         }
-        let mut spans = Vec::new();
-        for (key, words) in pairs {
-            spans.push(Span::styled(format!(" {key}"), t.key()));
-            spans.push(Span::styled(format!(" {words} "), t.muted()));
-        }
+        let spans_of = |pairs: &[(String, &str)]| {
+            let mut spans = Vec::new();
+            for (key, words) in pairs {
+                spans.push(Span::styled(format!(" {key}"), t.key()));
+                spans.push(Span::styled(format!(" {words} "), t.muted()));
+            }
+            Line::from(spans)
+        };
+        // Help and quit always stay visible at the right end.
+        let fixed: Vec<(String, &str)> = [Action::Help, Action::Quit]
+            .into_iter()
+            .map(|a| (self.keymap.hint(Context::Global, a), a.description()))
+            .filter(|(k, _)| !k.is_empty())
+            .collect();
+        let right = spans_of(&fixed);
+        let right_width = right.width() as u16;
+        let [left_area, right_area] =
+            Layout::horizontal([Constraint::Fill(1), Constraint::Length(right_width)]).areas(area);
         frame.render_widget(
-            Paragraph::new(clip_line(Line::from(spans), area.width as usize)),
-            area,
+            Paragraph::new(clip_line(spans_of(&pairs), left_area.width as usize)),
+            left_area,
         );
+        frame.render_widget(Paragraph::new(right), right_area);
     }
 
     fn block<'a>(&self, title: Vec<Span<'a>>, focused: bool) -> Block<'a> {
@@ -1715,10 +1729,10 @@ impl Console {
         let lines = width_needed.div_ceil(inner_width.max(1)).clamp(1, 3) as u16;
         let width = (width_needed as u16 + 2).min(max);
         let area = Rect::new(
-            body.x + body.width.saturating_sub(width + 1),
-            body.y + body.height.saturating_sub(lines + 2),
+            body.x + body.width.saturating_sub(width + 2),
+            body.y + body.height.saturating_sub(lines + 3),
             width,
-            lines + 2,
+            (lines + 2).min(body.height),
         );
         frame.render_widget(Clear, area);
         let block = Block::default()

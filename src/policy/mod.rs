@@ -1,1 +1,23 @@
-//! policy
+//! Moderation policy: user memory, strikes, modes, learning, the rules engine and the action
+//! executor. The engine says how suspicious a message is; this module decides what happens.
+
+pub mod actions;
+pub mod config;
+pub mod duration;
+pub mod modes;
+pub mod rules;
+pub mod strikes;
+pub mod users;
+
+pub use actions::ActionSpec;
+pub use config::{
+    BlacklistAction, ChatOverride, ExecutorConfig, LadderStep, MatchMode, PolicyConfig,
+    RiskThresholds,
+};
+pub use modes::{ChatMode, ModeOutcome, PlannedAction, apply_mode};
+pub use rules::{
+    BacktestReport, Condition, Evaluation, Rule, RuleContext, RuleError, RuleMatch, RuleSet,
+    RuleStats, RulesError, backtest,
+};
+pub use strikes::{Forgiven, Strike, StrikeBook};
+pub use users::{DecayingScore, RiskLevel, TrustState, UserBook, UserMemory};

@@ -1,0 +1,864 @@
+//! Read-only queries on their own connection. Every list is newest first with keyset pagination.
+
+use crate::audit;
+use crate::error::{SqlCtx, StoreError};
+use crate::ops::{ACTION_COLUMNS, action_from_row};
+use crate::records::*;
+use crate::schema;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// How many recent messages `user_history` includes.
+pub const HISTORY_MESSAGES: usize = 50;
+/// Upper bound on a page, whatever the caller asks for.
+pub const MAX_PAGE: usize = 1000;
+
+pub struct Reader {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// WHERE clause builder with positional parameters.
+#[derive(Default)]
+struct Where {
+    clauses: Vec<String>,
+    params: Vec<SqlValue>,
+}
+
+impl Where {
+    fn add(&mut self, clause: &str, values: impl IntoIterator<Item = SqlValue>) {
+        let mut clause = clause.to_string();
+        for v in values {
+            self.params.push(v);
+            clause = clause.replacen('?', &format!("?{}", self.params.len()), 1);
+        }
+        self.clauses.push(clause);
+    }
+    fn opt_i64(&mut self, clause: &str, v: Option<i64>) {
+        if let Some(v) = v {
+            self.add(clause, [SqlValue::Integer(v)]);
+        }
+    }
+    /// Keyset condition for pages ordered by (ts DESC, id DESC).
+    fn before(&mut self, ts_col: &str, id_col: &str, cursor: Option<Cursor>) {
+        if let Some(c) = cursor {
+            self.add(
+                &format!("{ts_col} <= ? AND ({ts_col} < ? OR {id_col} < ?)"),
+                [
+                    SqlValue::Integer(c.ts),
+                    SqlValue::Integer(c.ts),
+                    SqlValue::Integer(c.id),
+                ],
+            );
+        }
+    }
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            "1".into()
+        } else {
+            self.clauses.join(" AND ")
+        }
+    }
+    fn limit(&mut self, limit: usize) -> String {
+        self.params
+            .push(SqlValue::Integer(limit.clamp(1, MAX_PAGE) as i64));
+        format!("?{}", self.params.len())
+    }
+}
+
+fn page<T>(items: Vec<T>, limit: usize, key: impl Fn(&T) -> Cursor) -> Page<T> {
+    let next = (items.len() >= limit.clamp(1, MAX_PAGE))
+        .then(|| items.last().map(&key))
+        .flatten();
+    Page { items, next }
+}
+
+fn json_col(s: Option<String>) -> Value {
+    s.and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or(Value::Null)
+}
+
+fn author(first: Option<String>, last: Option<String>, username: Option<String>) -> Option<String> {
+    let mut name = first.unwrap_or_default();
+    if let Some(last) = last.filter(|l| !l.is_empty()) {
+        if !name.is_empty() {
+            name.push(' ');
+        }
+        name.push_str(&last);
+    }
+    if let Some(u) = username.filter(|u| !u.is_empty()) {
+        if name.is_empty() {
+            name = format!("@{u}");
+        } else {
+            name = format!("{name} (@{u})");
+        }
+    }
+    (!name.is_empty()).then_some(name)
+}
+
+const MESSAGE_COLUMNS: &str = "m.id, m.chat_id, m.message_id, m.user_id, m.ts, m.text, m.media, m.edited, m.deleted, m.verdict, m.score, m.flagged, m.summary, u.first_name, u.last_name, u.username";
+
+fn message_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
+    Ok(MessageRecord {
+        row_id: r.get(0)?,
+        chat_id: r.get(1)?,
+        message_id: r.get(2)?,
+        user_id: r.get(3)?,
+        ts: r.get(4)?,
+        text: r.get(5)?,
+        media: r.get(6)?,
+        edited: r.get(7)?,
+        deleted: r.get(8)?,
+        verdict: r.get(9)?,
+        score: r.get(10)?,
+        flagged: r.get(11)?,
+        summary: r.get(12)?,
+        author: author(r.get(13)?, r.get(14)?, r.get(15)?),
+        hits: Vec::new(),
+    })
+}
+
+const STRIKE_COLUMNS: &str = "id, chat_id, user_id, reason, source, ts, expires_at, message_id, forgiven_by, forgiven_at, forgiven_why";
+
+fn strike_from_row(r: &Row<'_>) -> rusqlite::Result<StrikeRecord> {
+    Ok(StrikeRecord {
+        id: r.get(0)?,
+        chat_id: r.get(1)?,
+        user_id: r.get(2)?,
+        reason: r.get(3)?,
+        source: r.get(4)?,
+        ts: r.get(5)?,
+        expires_at: r.get(6)?,
+        message_id: r.get(7)?,
+        forgiven_by: r.get(8)?,
+        forgiven_at: r.get(9)?,
+        forgiven_why: r.get(10)?,
+    })
+}
+
+const RESTRICTION_COLUMNS: &str =
+    "id, chat_id, user_id, kind, since, until, reason, by, lifted_at, lifted_by, lifted_why";
+
+fn restriction_from_row(r: &Row<'_>) -> rusqlite::Result<RestrictionRecord> {
+    Ok(RestrictionRecord {
+        id: r.get(0)?,
+        chat_id: r.get(1)?,
+        user_id: r.get(2)?,
+        kind: r.get(3)?,
+        since: r.get(4)?,
+        until: r.get(5)?,
+        reason: r.get(6)?,
+        by: r.get(7)?,
+        lifted_at: r.get(8)?,
+        lifted_by: r.get(9)?,
+        lifted_why: r.get(10)?,
+    })
+}
+
+const LABEL_COLUMNS: &str = "id, chat_id, message_id, user_id, text, label, origin, by, ts";
+
+fn label_from_row(r: &Row<'_>) -> rusqlite::Result<LabelRecord> {
+    Ok(LabelRecord {
+        id: r.get(0)?,
+        chat_id: r.get(1)?,
+        message_id: r.get(2)?,
+        user_id: r.get(3)?,
+        text: r.get(4)?,
+        label: r.get(5)?,
+        origin: r.get(6)?,
+        by: r.get(7)?,
+        ts: r.get(8)?,
+    })
+}
+
+const AUDIT_COLUMNS: &str = "id, ts, actor, action, chat_id, user_id, ref_id, detail, prev_hash, hash";
+
+fn audit_from_row(r: &Row<'_>) -> rusqlite::Result<AuditRecord> {
+    Ok(AuditRecord {
+        id: r.get(0)?,
+        ts: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        chat_id: r.get(4)?,
+        user_id: r.get(5)?,
+        ref_id: r.get(6)?,
+        detail: json_col(r.get(7)?),
+        prev_hash: r.get(8)?,
+        hash: r.get(9)?,
+    })
+}
+
+const USER_COLUMNS: &str = "id, first_name, last_name, username, is_bot, first_seen, last_seen, message_count, trust, listed, tags, note, score, score_at, forgotten_at";
+
+fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
+    let tags: String = r.get(10)?;
+    Ok(UserRecord {
+        id: r.get(0)?,
+        first_name: r.get(1)?,
+        last_name: r.get(2)?,
+        username: r.get(3)?,
+        is_bot: r.get(4)?,
+        first_seen: r.get(5)?,
+        last_seen: r.get(6)?,
+        message_count: r.get(7)?,
+        trust: r.get(8)?,
+        listed: r.get(9)?,
+        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        note: r.get(11)?,
+        score: r.get(12)?,
+        score_at: r.get(13)?,
+        forgotten_at: r.get(14)?,
+    })
+}
+
+fn rule_from_row(r: &Row<'_>) -> rusqlite::Result<RuleRecord> {
+    Ok(RuleRecord {
+        name: r.get(0)?,
+        version: r.get(1)?,
+        body: r.get(2)?,
+        author: r.get(3)?,
+        ts: r.get(4)?,
+    })
+}
+
+fn chat_from_row(r: &Row<'_>) -> rusqlite::Result<ChatRecord> {
+    Ok(ChatRecord {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        kind: r.get(2)?,
+        mode: r.get(3)?,
+        settings: json_col(r.get(4)?),
+        first_seen: r.get(5)?,
+        updated_at: r.get(6)?,
+    })
+}
+
+fn known_spammer_from_row(r: &Row<'_>) -> rusqlite::Result<KnownSpammerRecord> {
+    Ok(KnownSpammerRecord {
+        user_id: r.get(0)?,
+        listed: r.get(1)?,
+        source: r.get(2)?,
+        checked_at: r.get(3)?,
+        detail: r.get(4)?,
+    })
+}
+
+impl Reader {
+    /// Open a read-only connection on an existing Warden database.
+    pub fn open(path: &Path) -> Result<Reader, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            });
+        }
+        let conn = schema::open_read_connection(path)?;
+        schema::check_identity(&conn, path)?;
+        Ok(Reader {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn list<T>(
+        &self,
+        sql: &str,
+        params: &[SqlValue],
+        f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let p = &self.path;
+        let mut stmt = self.conn.prepare_cached(sql).ctx(p)?;
+        let rows = stmt
+            .query_map(params_from_iter(params.iter()), f)
+            .ctx(p)?
+            .collect::<Result<Vec<_>, _>>()
+            .ctx(p)?;
+        Ok(rows)
+    }
+
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        schema::schema_version_of(&self.conn, &self.path)
+    }
+
+    /// `PRAGMA integrity_check` findings; empty when the database is sound.
+    pub fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
+        let found: Vec<String> = self.list("PRAGMA integrity_check", &[], |r| r.get(0))?;
+        Ok(found.into_iter().filter(|s| s != "ok").collect())
+    }
+
+    /// Walk the audit chain and name the first row that does not verify.
+    pub fn verify_audit(&self) -> Result<AuditCheck, StoreError> {
+        audit::verify(&self.conn).ctx(&self.path)
+    }
+
+    fn attach_hits(&self, messages: &mut [MessageRecord]) -> Result<(), StoreError> {
+        let p = &self.path;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT name, weight, detail FROM signal_hits WHERE message_row = ?1 ORDER BY weight DESC",
+            )
+            .ctx(p)?;
+        for m in messages {
+            m.hits = stmt
+                .query_map([m.row_id], |r| {
+                    Ok(HitRecord {
+                        name: r.get(0)?,
+                        weight: r.get(1)?,
+                        detail: r.get(2)?,
+                    })
+                })
+                .ctx(p)?
+                .collect::<Result<_, _>>()
+                .ctx(p)?;
+        }
+        Ok(())
+    }
+
+    /// Flagged messages, newest first, with their signal hits.
+    pub fn latest_flagged(
+        &self,
+        filter: &FlaggedFilter,
+        before: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page<MessageRecord>, StoreError> {
+        let mut w = Where::default();
+        w.add("m.flagged = 1", []);
+        w.opt_i64("m.chat_id = ?", filter.chat_id);
+        w.opt_i64("m.user_id = ?", filter.user_id);
+        w.opt_i64("m.ts >= ?", filter.since);
+        if let Some(min) = filter.min_score {
+            w.add("m.score >= ?", [SqlValue::Real(min)]);
+        }
+        if !filter.include_deleted {
+            w.add("m.deleted = 0", []);
+        }
+        w.before("m.ts", "m.id", before);
+        let limit_param = w.limit(limit);
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN users u ON u.id = m.user_id
+             WHERE {} ORDER BY m.ts DESC, m.id DESC LIMIT {limit_param}",
+            w.sql()
+        );
+        let mut items = self.list(&sql, &w.params, message_from_row)?;
+        self.attach_hits(&mut items)?;
+        Ok(page(items, limit, |m| Cursor {
+            ts: m.ts,
+            id: m.row_id,
+        }))
+    }
+
+    /// One message by its Telegram ids.
+    pub fn message(&self, chat_id: i64, message_id: i64) -> Result<Option<MessageRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN users u ON u.id = m.user_id
+             WHERE m.chat_id = ?1 AND m.message_id = ?2"
+        );
+        let mut items = self.list(
+            &sql,
+            &[SqlValue::Integer(chat_id), SqlValue::Integer(message_id)],
+            message_from_row,
+        )?;
+        self.attach_hits(&mut items)?;
+        Ok(items.pop())
+    }
+
+    pub fn user(&self, user_id: i64) -> Result<Option<UserRecord>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+        Ok(self
+            .list(&sql, &[SqlValue::Integer(user_id)], user_from_row)?
+            .pop())
+    }
+
+    /// Everything known about a user, optionally limited to one chat.
+    pub fn user_history(&self, user_id: i64, chat: Option<i64>) -> Result<UserHistory, StoreError> {
+        let uid = SqlValue::Integer(user_id);
+        let chat_param = chat.map_or(SqlValue::Null, SqlValue::Integer);
+        let both = [uid.clone(), chat_param];
+        let memberships = self.list(
+            "SELECT m.chat_id, c.title, m.user_id, m.joined_at, m.left_at, m.join_kind, m.inviter_id
+             FROM memberships m LEFT JOIN chats c ON c.id = m.chat_id
+             WHERE m.user_id = ?1 AND (?2 IS NULL OR m.chat_id = ?2) ORDER BY m.joined_at DESC",
+            &both,
+            |r| {
+                Ok(MembershipRecord {
+                    chat_id: r.get(0)?,
+                    chat_title: r.get(1)?,
+                    user_id: r.get(2)?,
+                    joined_at: r.get(3)?,
+                    left_at: r.get(4)?,
+                    join_kind: r.get(5)?,
+                    inviter_id: r.get(6)?,
+                })
+            },
+        )?;
+        let strikes = self.list(
+            &format!(
+                "SELECT {STRIKE_COLUMNS} FROM strikes WHERE user_id = ?1 AND (?2 IS NULL OR chat_id = ?2)
+                 ORDER BY ts DESC, id DESC"
+            ),
+            &both,
+            strike_from_row,
+        )?;
+        let restrictions = self.list(
+            &format!(
+                "SELECT {RESTRICTION_COLUMNS} FROM restrictions
+                 WHERE user_id = ?1 AND (?2 IS NULL OR chat_id = ?2) ORDER BY since DESC, id DESC"
+            ),
+            &both,
+            restriction_from_row,
+        )?;
+        let labels = self.list(
+            &format!(
+                "SELECT {LABEL_COLUMNS} FROM labels WHERE user_id = ?1 AND (?2 IS NULL OR chat_id = ?2)
+                 ORDER BY id DESC"
+            ),
+            &both,
+            label_from_row,
+        )?;
+        let mut recent_messages = self.list(
+            &format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN users u ON u.id = m.user_id
+                 WHERE m.user_id = ?1 AND (?2 IS NULL OR m.chat_id = ?2)
+                 ORDER BY m.ts DESC, m.id DESC LIMIT {HISTORY_MESSAGES}"
+            ),
+            &both,
+            message_from_row,
+        )?;
+        self.attach_hits(&mut recent_messages)?;
+        let clusters = self.list(
+            "SELECT cluster_id FROM cluster_members WHERE user_id = ?1 ORDER BY cluster_id",
+            &[uid],
+            |r| r.get(0),
+        )?;
+        Ok(UserHistory {
+            user_id,
+            profile: self.user(user_id)?,
+            memberships,
+            strikes,
+            restrictions,
+            labels,
+            recent_messages,
+            known_spammer: self.known_spammer(user_id)?,
+            clusters,
+        })
+    }
+
+    /// Strike history, newest first: by chat, user, moderator or rule (`source`), date range.
+    pub fn strikes(
+        &self,
+        filter: &StrikeFilter,
+        before: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page<StrikeRecord>, StoreError> {
+        let mut w = Where::default();
+        w.opt_i64("chat_id = ?", filter.chat_id);
+        w.opt_i64("user_id = ?", filter.user_id);
+        w.opt_i64("ts >= ?", filter.since);
+        w.opt_i64("ts < ?", filter.until);
+        if let Some(source) = &filter.source {
+            if source.ends_with(':') {
+                // Prefix match that can use the (source, ts) index.
+                let mut upper = source.clone();
+                upper.pop();
+                upper.push(';');
+                w.add(
+                    "source >= ? AND source < ?",
+                    [SqlValue::Text(source.clone()), SqlValue::Text(upper)],
+                );
+            } else {
+                w.add("source = ?", [SqlValue::Text(source.clone())]);
+            }
+        }
+        if !filter.include_forgiven {
+            w.add("forgiven_at IS NULL", []);
+        }
+        w.before("ts", "id", before);
+        let limit_param = w.limit(limit);
+        let sql = format!(
+            "SELECT {STRIKE_COLUMNS} FROM strikes WHERE {} ORDER BY ts DESC, id DESC LIMIT {limit_param}",
+            w.sql()
+        );
+        let items = self.list(&sql, &w.params, strike_from_row)?;
+        Ok(page(items, limit, |s| Cursor { ts: s.ts, id: s.id }))
+    }
+
+    /// Audit rows, newest first. Ordered by id: only `before.id` is used.
+    pub fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        before: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page<AuditRecord>, StoreError> {
+        let mut w = Where::default();
+        w.opt_i64("chat_id = ?", filter.chat_id);
+        w.opt_i64("user_id = ?", filter.user_id);
+        w.opt_i64("ts >= ?", filter.since);
+        w.opt_i64("ts < ?", filter.until);
+        if let Some(actor) = &filter.actor {
+            w.add("actor = ?", [SqlValue::Text(actor.clone())]);
+        }
+        if let Some(action) = &filter.action {
+            w.add("action = ?", [SqlValue::Text(action.clone())]);
+        }
+        w.opt_i64("id < ?", before.map(|c| c.id));
+        let limit_param = w.limit(limit);
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit WHERE {} ORDER BY id DESC LIMIT {limit_param}",
+            w.sql()
+        );
+        let items = self.list(&sql, &w.params, audit_from_row)?;
+        Ok(page(items, limit, |a| Cursor { ts: a.ts, id: a.id }))
+    }
+
+    /// Training labels, newest first. Ordered by id: only `before.id` is used.
+    pub fn labels(
+        &self,
+        filter: &LabelFilter,
+        before: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page<LabelRecord>, StoreError> {
+        let mut w = Where::default();
+        w.opt_i64("chat_id = ?", filter.chat_id);
+        w.opt_i64("ts >= ?", filter.since);
+        if let Some(label) = &filter.label {
+            w.add("label = ?", [SqlValue::Text(label.clone())]);
+        }
+        if let Some(origin) = &filter.origin {
+            w.add("origin = ?", [SqlValue::Text(origin.clone())]);
+        }
+        w.opt_i64("id < ?", before.map(|c| c.id));
+        let limit_param = w.limit(limit);
+        let sql = format!(
+            "SELECT {LABEL_COLUMNS} FROM labels WHERE {} ORDER BY id DESC LIMIT {limit_param}",
+            w.sql()
+        );
+        let items = self.list(&sql, &w.params, label_from_row)?;
+        Ok(page(items, limit, |l| Cursor { ts: l.ts, id: l.id }))
+    }
+
+    /// Every label of one kind, oldest first, for training a classifier.
+    pub fn all_labels(&self) -> Result<Vec<LabelRecord>, StoreError> {
+        self.list(
+            &format!("SELECT {LABEL_COLUMNS} FROM labels ORDER BY id"),
+            &[],
+            label_from_row,
+        )
+    }
+
+    /// Outbox rows, newest first, optionally of one state and chat. Ordered by id.
+    pub fn actions(
+        &self,
+        state: Option<&str>,
+        chat_id: Option<i64>,
+        before: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page<ActionRow>, StoreError> {
+        let mut w = Where::default();
+        if let Some(state) = state {
+            w.add("state = ?", [SqlValue::Text(state.to_string())]);
+        }
+        w.opt_i64("chat_id = ?", chat_id);
+        w.opt_i64("id < ?", before.map(|c| c.id));
+        let limit_param = w.limit(limit);
+        let sql = format!(
+            "SELECT {ACTION_COLUMNS} FROM actions WHERE {} ORDER BY id DESC LIMIT {limit_param}",
+            w.sql()
+        );
+        let items = self.list(&sql, &w.params, action_from_row)?;
+        Ok(page(items, limit, |a| Cursor {
+            ts: a.created_at,
+            id: a.id,
+        }))
+    }
+
+    pub fn action(&self, id: i64) -> Result<Option<ActionRow>, StoreError> {
+        let sql = format!("SELECT {ACTION_COLUMNS} FROM actions WHERE id = ?1");
+        Ok(self
+            .list(&sql, &[SqlValue::Integer(id)], action_from_row)?
+            .pop())
+    }
+
+    /// Actions waiting to run or running.
+    pub fn pending_actions_count(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM actions WHERE state IN ('pending', 'running')",
+                [],
+                |r| r.get(0),
+            )
+            .ctx(&self.path)
+    }
+
+    /// The newest version of every rule.
+    pub fn rules_current(&self) -> Result<Vec<RuleRecord>, StoreError> {
+        self.list(
+            "SELECT name, version, body, author, ts FROM rules r
+             WHERE version = (SELECT max(version) FROM rules WHERE name = r.name) ORDER BY name",
+            &[],
+            rule_from_row,
+        )
+    }
+
+    /// All versions of a rule, newest first.
+    pub fn rule_history(&self, name: &str) -> Result<Vec<RuleRecord>, StoreError> {
+        self.list(
+            "SELECT name, version, body, author, ts FROM rules WHERE name = ?1 ORDER BY version DESC",
+            &[SqlValue::Text(name.to_string())],
+            rule_from_row,
+        )
+    }
+
+    pub fn settings(&self) -> Result<Vec<SettingRecord>, StoreError> {
+        self.list(
+            "SELECT key, value, updated_at FROM settings ORDER BY key",
+            &[],
+            |r| {
+                Ok(SettingRecord {
+                    key: r.get(0)?,
+                    value: json_col(r.get(1)?),
+                    updated_at: r.get(2)?,
+                })
+            },
+        )
+    }
+
+    pub fn setting(&self, key: &str) -> Result<Option<Value>, StoreError> {
+        let v: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .ctx(&self.path)?;
+        Ok(v.map(|v| json_col(Some(v))))
+    }
+
+    pub fn known_spammer(&self, user_id: i64) -> Result<Option<KnownSpammerRecord>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT user_id, listed, source, checked_at, detail FROM known_spammers WHERE user_id = ?1",
+                [user_id],
+                known_spammer_from_row,
+            )
+            .optional()
+            .ctx(&self.path)
+    }
+
+    pub fn chats(&self) -> Result<Vec<ChatRecord>, StoreError> {
+        self.list(
+            "SELECT id, title, kind, mode, settings, first_seen, updated_at FROM chats ORDER BY title, id",
+            &[],
+            chat_from_row,
+        )
+    }
+
+    pub fn chat(&self, id: i64) -> Result<Option<ChatRecord>, StoreError> {
+        Ok(self
+            .list(
+                "SELECT id, title, kind, mode, settings, first_seen, updated_at FROM chats WHERE id = ?1",
+                &[SqlValue::Integer(id)],
+                chat_from_row,
+            )?
+            .pop())
+    }
+
+    /// Bans, mutes and restrictions in force at `now`, optionally in one chat.
+    pub fn active_restrictions(
+        &self,
+        chat_id: Option<i64>,
+        now: i64,
+    ) -> Result<Vec<RestrictionRecord>, StoreError> {
+        self.list(
+            &format!(
+                "SELECT {RESTRICTION_COLUMNS} FROM restrictions
+                 WHERE lifted_at IS NULL AND (until IS NULL OR until > ?2) AND (?1 IS NULL OR chat_id = ?1)
+                 ORDER BY since DESC, id DESC"
+            ),
+            &[
+                chat_id.map_or(SqlValue::Null, SqlValue::Integer),
+                SqlValue::Integer(now),
+            ],
+            restriction_from_row,
+        )
+    }
+
+    pub fn raids(&self, chat_id: Option<i64>, limit: usize) -> Result<Vec<RaidRecord>, StoreError> {
+        self.list(
+            "SELECT id, chat_id, started_at, ended_at, joins, peak_per_min, state, detail FROM raids
+             WHERE ?1 IS NULL OR chat_id = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
+            &[
+                chat_id.map_or(SqlValue::Null, SqlValue::Integer),
+                SqlValue::Integer(limit.clamp(1, MAX_PAGE) as i64),
+            ],
+            |r| {
+                Ok(RaidRecord {
+                    id: r.get(0)?,
+                    chat_id: r.get(1)?,
+                    started_at: r.get(2)?,
+                    ended_at: r.get(3)?,
+                    joins: r.get(4)?,
+                    peak_per_min: r.get(5)?,
+                    state: r.get(6)?,
+                    detail: json_col(r.get(7)?),
+                })
+            },
+        )
+    }
+
+    /// Clusters with members and edges, most recently updated first.
+    pub fn clusters(&self, chat_id: Option<i64>, limit: usize) -> Result<Vec<ClusterRecord>, StoreError> {
+        let mut clusters = self.list(
+            "SELECT id, key, chat_id, detected_at, updated_at, score, state FROM clusters
+             WHERE ?1 IS NULL OR chat_id = ?1 ORDER BY updated_at DESC, id DESC LIMIT ?2",
+            &[
+                chat_id.map_or(SqlValue::Null, SqlValue::Integer),
+                SqlValue::Integer(limit.clamp(1, MAX_PAGE) as i64),
+            ],
+            |r| {
+                Ok(ClusterRecord {
+                    id: r.get(0)?,
+                    key: r.get(1)?,
+                    chat_id: r.get(2)?,
+                    detected_at: r.get(3)?,
+                    updated_at: r.get(4)?,
+                    score: r.get(5)?,
+                    state: r.get(6)?,
+                    members: Vec::new(),
+                    edges: Vec::new(),
+                })
+            },
+        )?;
+        for c in &mut clusters {
+            let id = [SqlValue::Integer(c.id)];
+            c.members = self.list(
+                "SELECT user_id FROM cluster_members WHERE cluster_id = ?1 ORDER BY user_id",
+                &id,
+                |r| r.get(0),
+            )?;
+            c.edges = self.list(
+                "SELECT a, b, kind, weight FROM cluster_edges WHERE cluster_id = ?1",
+                &id,
+                |r| {
+                    Ok(EdgeRecord {
+                        a: r.get(0)?,
+                        b: r.get(1)?,
+                        kind: r.get(2)?,
+                        weight: r.get(3)?,
+                    })
+                },
+            )?;
+        }
+        Ok(clusters)
+    }
+
+    // ---------- stats for the console ----------
+
+    /// Messages and flagged messages per minute in `[from, to)`; minutes without messages are absent.
+    pub fn message_rate(
+        &self,
+        chat_id: Option<i64>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<MinuteBucket>, StoreError> {
+        let sql = if chat_id.is_some() {
+            "SELECT (ts / 60) * 60 AS minute, count(*), sum(flagged) FROM messages
+             WHERE chat_id = ?3 AND ts >= ?1 AND ts < ?2 GROUP BY minute ORDER BY minute"
+        } else {
+            "SELECT (ts / 60) * 60 AS minute, count(*), sum(flagged) FROM messages
+             WHERE ts >= ?1 AND ts < ?2 AND ?3 IS NULL GROUP BY minute ORDER BY minute"
+        };
+        self.list(
+            sql,
+            &[
+                SqlValue::Integer(from),
+                SqlValue::Integer(to),
+                chat_id.map_or(SqlValue::Null, SqlValue::Integer),
+            ],
+            |r| {
+                Ok(MinuteBucket {
+                    minute: r.get(0)?,
+                    messages: r.get(1)?,
+                    flagged: r.get(2)?,
+                })
+            },
+        )
+    }
+
+    /// Outbox actions created since `since`, counted by kind and state.
+    pub fn action_counts(&self, since: i64) -> Result<Vec<ActionCount>, StoreError> {
+        self.list(
+            "SELECT kind, state, count(*) FROM actions WHERE created_at >= ?1
+             GROUP BY kind, state ORDER BY kind, state",
+            &[SqlValue::Integer(since)],
+            |r| {
+                Ok(ActionCount {
+                    kind: r.get(0)?,
+                    state: r.get(1)?,
+                    count: r.get(2)?,
+                })
+            },
+        )
+    }
+
+    /// The signals that fired most in `[from, to)`.
+    pub fn top_signals(
+        &self,
+        chat_id: Option<i64>,
+        from: i64,
+        to: i64,
+        limit: usize,
+    ) -> Result<Vec<SignalCount>, StoreError> {
+        let sql = if chat_id.is_some() {
+            "SELECT name, count(*) AS n, sum(weight) FROM signal_hits
+             WHERE chat_id = ?3 AND ts >= ?1 AND ts < ?2 GROUP BY name ORDER BY n DESC, name LIMIT ?4"
+        } else {
+            "SELECT name, count(*) AS n, sum(weight) FROM signal_hits
+             WHERE ts >= ?1 AND ts < ?2 AND ?3 IS NULL GROUP BY name ORDER BY n DESC, name LIMIT ?4"
+        };
+        self.list(
+            sql,
+            &[
+                SqlValue::Integer(from),
+                SqlValue::Integer(to),
+                chat_id.map_or(SqlValue::Null, SqlValue::Integer),
+                SqlValue::Integer(limit.clamp(1, MAX_PAGE) as i64),
+            ],
+            |r| {
+                Ok(SignalCount {
+                    name: r.get(0)?,
+                    hits: r.get(1)?,
+                    total_weight: r.get(2)?,
+                })
+            },
+        )
+    }
+
+    /// Users by risk score band. `edges` are ascending lower bounds, e.g. `[0.0, 0.3, 0.6, 0.9]`;
+    /// the last band is open-ended. Users without a score are not counted.
+    pub fn risk_distribution(&self, edges: &[f64]) -> Result<Vec<RiskBand>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM users WHERE score >= ?1 AND score < ?2")
+            .ctx(&self.path)?;
+        let mut bands = Vec::with_capacity(edges.len());
+        for (i, from) in edges.iter().enumerate() {
+            let to = edges.get(i + 1).copied();
+            let users: i64 = stmt
+                .query_row(params![from, to.unwrap_or(f64::INFINITY)], |r| r.get(0))
+                .ctx(&self.path)?;
+            bands.push(RiskBand {
+                from: *from,
+                to,
+                users,
+            });
+        }
+        Ok(bands)
+    }
+}

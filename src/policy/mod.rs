@@ -21,3 +21,8 @@ pub use rules::{
 };
 pub use strikes::{Forgiven, Strike, StrikeBook};
 pub use users::{DecayingScore, RiskLevel, TrustState, UserBook, UserMemory};
+pub mod decide;
+pub mod learning;
+
+pub use decide::{Decision, ForgiveOutcome, Policy, idempotency_key};
+pub use learning::{Label, LabelOutcome, LabelRequest, TrainingRecord};

@@ -136,10 +136,36 @@ impl StrikeBook {
         why: &str,
         now: Timestamp,
     ) -> Option<Forgiven> {
+        self.forgive_where(chat_id, user_id, None, by, why, now)
+    }
+
+    /// Lifts the active strike given for one message (label ham on a flagged message).
+    pub fn forgive_message(
+        &mut self,
+        chat_id: ChatId,
+        user_id: UserId,
+        message_id: MessageId,
+        by: Actor,
+        why: &str,
+        now: Timestamp,
+    ) -> Option<Forgiven> {
+        self.forgive_where(chat_id, user_id, Some(message_id), by, why, now)
+    }
+
+    fn forgive_where(
+        &mut self,
+        chat_id: ChatId,
+        user_id: UserId,
+        message_id: Option<MessageId>,
+        by: Actor,
+        why: &str,
+        now: Timestamp,
+    ) -> Option<Forgiven> {
         let strike = self
             .strikes
             .iter_mut()
             .filter(|s| s.chat_id == chat_id && s.user_id == user_id && s.is_active(now))
+            .filter(|s| message_id.is_none() || s.message_id == message_id)
             .max_by_key(|s| (s.at, s.id))?;
         strike.forgiven = Some(Forgiveness {
             by,

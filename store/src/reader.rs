@@ -173,7 +173,8 @@ fn label_from_row(r: &Row<'_>) -> rusqlite::Result<LabelRecord> {
     })
 }
 
-const AUDIT_COLUMNS: &str = "id, ts, actor, action, chat_id, user_id, ref_id, detail, prev_hash, hash";
+const AUDIT_COLUMNS: &str =
+    "id, ts, actor, action, chat_id, user_id, ref_id, detail, prev_hash, hash";
 
 fn audit_from_row(r: &Row<'_>) -> rusqlite::Result<AuditRecord> {
     Ok(AuditRecord {
@@ -355,7 +356,11 @@ impl Reader {
     }
 
     /// One message by its Telegram ids.
-    pub fn message(&self, chat_id: i64, message_id: i64) -> Result<Option<MessageRecord>, StoreError> {
+    pub fn message(
+        &self,
+        chat_id: i64,
+        message_id: i64,
+    ) -> Result<Option<MessageRecord>, StoreError> {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN users u ON u.id = m.user_id
              WHERE m.chat_id = ?1 AND m.message_id = ?2"
@@ -713,7 +718,11 @@ impl Reader {
     }
 
     /// Clusters with members and edges, most recently updated first.
-    pub fn clusters(&self, chat_id: Option<i64>, limit: usize) -> Result<Vec<ClusterRecord>, StoreError> {
+    pub fn clusters(
+        &self,
+        chat_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<ClusterRecord>, StoreError> {
         let mut clusters = self.list(
             "SELECT id, key, chat_id, detected_at, updated_at, score, state FROM clusters
              WHERE ?1 IS NULL OR chat_id = ?1 ORDER BY updated_at DESC, id DESC LIMIT ?2",

@@ -26,3 +26,10 @@ pub mod learning;
 
 pub use decide::{Decision, ForgiveOutcome, Policy, idempotency_key};
 pub use learning::{Label, LabelOutcome, LabelRequest, TrainingRecord};
+pub mod executor;
+
+pub use executor::{Executor, FakeGateway, RunReport, action_from_row, enqueue, parse_actor};
+pub mod cli;
+pub mod rule_store;
+
+pub use rule_store::{DEFAULT_RULES, ImportSummary};

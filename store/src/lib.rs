@@ -25,7 +25,7 @@ mod writer;
 pub use audit::MAX_DETAIL_STRING;
 pub use error::StoreError;
 pub use ops::{WriteOp, WriteOutcome};
-pub use reader::Reader;
+pub use reader::{HISTORY_MESSAGES, MAX_PAGE, Reader};
 pub use records::*;
 pub use schema::SCHEMA_VERSION;
 pub use writer::Writer;

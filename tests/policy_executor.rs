@@ -392,3 +392,42 @@ fn rules_are_versioned_in_the_store_and_bad_imports_change_nothing() {
         std::process::ExitCode::FAILURE
     );
 }
+
+#[test]
+fn strikes_round_trip_through_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let mut policy = Policy::new(PolicyConfig::default(), RuleSet::default());
+    let d = policy.strike(
+        -100,
+        7,
+        Some(3),
+        "flood",
+        Actor::Moderator("ann".into()),
+        100,
+    );
+    let (id, _) = d.strike.unwrap();
+    let strike = policy.strikes.get(id).unwrap().clone();
+    let store_id = store.writer().add_strike(strike.to_new_strike()).unwrap();
+    policy.strikes.set_store_id(id, store_id);
+    let out = policy
+        .forgive(-100, 7, Actor::Moderator("bob".into()), "sorry", 200)
+        .unwrap();
+    let forgiven = policy.strikes.get(out.strike_id).unwrap();
+    store
+        .writer()
+        .forgive_strike(forgiven.store_id.unwrap(), "mod:bob", "sorry", 200)
+        .unwrap();
+
+    let history = store.reader().unwrap().user_history(7, Some(-100)).unwrap();
+    let book = warden::policy::StrikeBook::from_records(&history.strikes, 30 * 86_400);
+    let restored = book.history(7, Some(-100));
+    assert_eq!(restored.len(), 1);
+    assert_eq!(restored[0].source, Actor::Moderator("ann".into()));
+    assert_eq!(restored[0].expires_at, 100 + 30 * 86_400);
+    assert_eq!(
+        restored[0].forgiven.as_ref().unwrap().by,
+        Actor::Moderator("bob".into())
+    );
+    assert_eq!(book.active_count(-100, 7, 300), 0);
+}

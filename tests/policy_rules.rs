@@ -421,3 +421,20 @@ fn backtest_summarises_hits() {
     assert_eq!(report.actions["delete"], 2);
     assert_eq!(report.actions["kick"], 1);
 }
+
+#[test]
+fn huge_and_weird_text_is_evaluated_without_panic() {
+    let set = RuleSet::load("assets/rules.json", DEFAULT_RULES, LIMIT).unwrap();
+    let zalgo = "z\u{0336}\u{0334}a\u{0337}\u{202E}l\u{200F}g\u{0338}o ".repeat(60_000);
+    let mut c = ctx();
+    c.text = format!("{zalgo} free USDT airdrop dm me");
+    assert!(c.text.len() > 1_000_000);
+    let eval = set.evaluate(&c, MatchMode::All);
+    assert_eq!(
+        eval.shadow
+            .iter()
+            .map(|m| m.rule.as_str())
+            .collect::<Vec<_>>(),
+        ["crypto_bait_shadow"]
+    );
+}

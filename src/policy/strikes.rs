@@ -27,6 +27,23 @@ pub struct Strike {
     pub forgiven: Option<Forgiveness>,
     /// What the ladder actually did for this strike (after the chat's mode), to offer undoing it.
     pub applied: Vec<ActionKind>,
+    /// Row id in the store once persisted.
+    pub store_id: Option<i64>,
+}
+
+impl Strike {
+    /// The store's record for this strike.
+    pub fn to_new_strike(&self) -> warden_store::NewStrike {
+        warden_store::NewStrike {
+            chat_id: self.chat_id,
+            user_id: self.user_id,
+            reason: self.reason.clone(),
+            source: self.source.to_string(),
+            ts: self.at,
+            expires_at: Some(self.expires_at),
+            message_id: self.message_id,
+        }
+    }
 }
 
 impl Strike {
@@ -110,6 +127,7 @@ impl StrikeBook {
             expires_at: new.now.saturating_add(expiry as i64),
             forgiven: None,
             applied: Vec::new(),
+            store_id: None,
         };
         self.strikes.push(strike);
         let active = self.active_count(new.chat_id, new.user_id, new.now);
@@ -117,6 +135,48 @@ impl StrikeBook {
             strike_id: self.next_id,
             active,
             ladder: ladder_actions(ladder, active),
+        }
+    }
+
+    /// Rebuilds the book from the store (startup). What the ladder did is not in these records:
+    /// lifts for those strikes come from the store's active restrictions instead.
+    pub fn from_records(records: &[warden_store::StrikeRecord], default_expiry: u64) -> StrikeBook {
+        let mut book = StrikeBook::default();
+        for r in records {
+            book.next_id += 1;
+            book.strikes.push(Strike {
+                id: book.next_id,
+                chat_id: r.chat_id,
+                user_id: r.user_id,
+                message_id: r.message_id,
+                at: r.ts,
+                reason: r.reason.clone(),
+                source: crate::policy::executor::parse_actor(&r.source),
+                expires_at: r
+                    .expires_at
+                    .unwrap_or(r.ts.saturating_add(default_expiry as i64)),
+                forgiven: r.forgiven_at.map(|at| Forgiveness {
+                    by: crate::policy::executor::parse_actor(
+                        r.forgiven_by.as_deref().unwrap_or("system"),
+                    ),
+                    why: r.forgiven_why.clone().unwrap_or_default(),
+                    at,
+                }),
+                applied: Vec::new(),
+                store_id: Some(r.id),
+            });
+        }
+        book
+    }
+
+    pub fn get(&self, strike_id: u64) -> Option<&Strike> {
+        self.strikes.iter().find(|s| s.id == strike_id)
+    }
+
+    /// Links a strike to its store row after `writer.add_strike`.
+    pub fn set_store_id(&mut self, strike_id: u64, store_id: i64) {
+        if let Some(strike) = self.strikes.iter_mut().find(|s| s.id == strike_id) {
+            strike.store_id = Some(store_id);
         }
     }
 

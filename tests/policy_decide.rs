@@ -321,3 +321,24 @@ fn idempotency_keys_are_stable_for_the_same_message() {
     );
     assert_eq!(ka[1], "rule:certain_spam|ban|-100|7|m1");
 }
+
+#[test]
+fn dry_run_and_training_record_no_strikes() {
+    for mode in [ChatMode::DryRun, ChatMode::Training] {
+        let mut p = policy_with(with_mode(mode));
+        for i in 0..3 {
+            let d = p.on_message(msg(0.7), i, i * 10);
+            assert_eq!(d.strike, None, "{mode:?}");
+            assert!(
+                d.notes.iter().any(|n| n.contains("would be strike 1")),
+                "{mode:?}: {:?}",
+                d.notes
+            );
+        }
+        assert_eq!(p.strikes.active_count(CHAT, USER, 100), 0, "{mode:?}");
+    }
+    let mut p = policy_with(with_mode(ChatMode::DryRun));
+    let d = p.on_message(msg(0.7), 1, 0);
+    assert_eq!(kinds(&d), ["delete", "strike", "warn"]);
+    assert!(d.planned.iter().all(|a| a.dry_run));
+}

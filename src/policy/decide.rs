@@ -15,7 +15,7 @@ use crate::policy::actions::ActionSpec;
 use crate::policy::config::{BlacklistAction, PolicyConfig};
 use crate::policy::modes::{ChatMode, PlannedAction, apply_mode};
 use crate::policy::rules::{RuleContext, RuleMatch, RuleSet, RulesError};
-use crate::policy::strikes::{Forgiven, NewStrike, StrikeBook};
+use crate::policy::strikes::{Forgiven, NewStrike, StrikeBook, ladder_actions};
 use crate::policy::users::{RiskLevel, TrustState, UserBook};
 
 /// What the policy decided about one event.
@@ -294,39 +294,53 @@ impl Policy {
         // A "strike" expands into the ladder's actions for the new count.
         let mut expanded = Vec::new();
         let mut strike_id = None;
+        let mut ladder_done = false;
         for (spec, actor, why, origin) in gated {
             if spec.kind == ActionKind::Strike {
-                if strike_id.is_some() {
+                if strike_id.is_some() || ladder_done {
                     continue;
                 }
-                let added = self.strikes.add(
-                    NewStrike {
-                        chat_id,
-                        user_id,
-                        message_id,
-                        reason: spec.reason.as_deref().unwrap_or(&why),
-                        source: actor.clone(),
+                ladder_done = true;
+                let (active, ladder) = if matches!(mode, ChatMode::DryRun | ChatMode::Training) {
+                    // Nothing really happens in these modes, so no strike is recorded either:
+                    // show what the next step of the ladder would be.
+                    let active = ctx.strikes + 1;
+                    decision.notes.push(format!(
+                        "would be strike {active} ({} mode: not recorded)",
+                        mode.name()
+                    ));
+                    (active, ladder_actions(self.cfg.ladder_for(chat_id), active))
+                } else {
+                    let added = self.strikes.add(
+                        NewStrike {
+                            chat_id,
+                            user_id,
+                            message_id,
+                            reason: spec.reason.as_deref().unwrap_or(&why),
+                            source: actor.clone(),
+                            now,
+                        },
+                        self.cfg.strike_expiry,
+                        self.cfg.ladder_for(chat_id),
+                    );
+                    self.users.entry(user_id, now).score.bump(
+                        self.cfg.strike_score,
                         now,
-                    },
-                    self.cfg.strike_expiry,
-                    self.cfg.ladder_for(chat_id),
-                );
-                self.users.entry(user_id, now).score.bump(
-                    self.cfg.strike_score,
-                    now,
-                    self.cfg.score_half_life,
-                );
-                strike_id = Some(added.strike_id);
-                decision.strike = Some((added.strike_id, added.active));
-                decision
-                    .notes
-                    .push(format!("strike {} of the ladder", added.active));
+                        self.cfg.score_half_life,
+                    );
+                    strike_id = Some(added.strike_id);
+                    decision.strike = Some((added.strike_id, added.active));
+                    decision
+                        .notes
+                        .push(format!("strike {} of the ladder", added.active));
+                    (added.active, added.ladder)
+                };
                 expanded.push((spec, actor.clone(), why.clone(), origin));
-                for step in added.ladder {
+                for step in ladder {
                     expanded.push((
                         step,
                         actor.clone(),
-                        format!("strike {}: {why}", added.active),
+                        format!("strike {active}: {why}"),
                         Origin::Ladder,
                     ));
                 }

@@ -143,3 +143,73 @@ pub fn run_with(
         }
     }
 }
+
+/// Strike history for `warden user ID`: reason, source, expiry and forgiveness, oldest first.
+pub fn format_strike_history(strikes: &[warden_store::StrikeRecord], now: i64) -> String {
+    if strikes.is_empty() {
+        return "no strikes\n".to_string();
+    }
+    let mut out = String::new();
+    for s in strikes {
+        let state = match (&s.forgiven_at, s.expires_at) {
+            (Some(_), _) => "forgiven",
+            (None, Some(exp)) if exp <= now => "expired",
+            _ => "active",
+        };
+        let expiry = s.expires_at.map_or("never".to_string(), |e| e.to_string());
+        out.push_str(&format!(
+            "#{} chat {} at {} [{state}] by {}: {} (expires {expiry})",
+            s.id, s.chat_id, s.ts, s.source, s.reason
+        ));
+        if let (Some(at), Some(by)) = (s.forgiven_at, &s.forgiven_by) {
+            out.push_str(&format!(
+                "; forgiven by {by} at {at}: {}",
+                s.forgiven_why.as_deref().unwrap_or("")
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_store::StrikeRecord;
+
+    fn record(id: i64, expires_at: Option<i64>, forgiven: bool) -> StrikeRecord {
+        StrikeRecord {
+            id,
+            chat_id: -100,
+            user_id: 7,
+            reason: "link spam".into(),
+            source: "rule:links".into(),
+            ts: 10,
+            expires_at,
+            message_id: None,
+            forgiven_by: forgiven.then(|| "mod:ann".into()),
+            forgiven_at: forgiven.then_some(20),
+            forgiven_why: forgiven.then(|| "false positive".into()),
+        }
+    }
+
+    #[test]
+    fn strike_history_shows_state_source_expiry_and_forgiveness() {
+        let text = format_strike_history(
+            &[
+                record(1, Some(50), false),
+                record(2, Some(500), false),
+                record(3, Some(500), true),
+            ],
+            100,
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "#1 chat -100 at 10 [expired] by rule:links: link spam (expires 50)"
+        );
+        assert!(lines[1].contains("[active]"));
+        assert!(lines[2].ends_with("[forgiven] by rule:links: link spam (expires 500); forgiven by mod:ann at 20: false positive"), "{}", lines[2]);
+        assert_eq!(format_strike_history(&[], 0), "no strikes\n");
+    }
+}

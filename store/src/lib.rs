@@ -133,7 +133,8 @@ impl Store {
         }
         drop(backup);
         // The copy is a standalone file in rollback-journal mode until opened by a Store.
-        dst.execute_batch("PRAGMA journal_mode = DELETE").ctx(dest)?;
+        dst.execute_batch("PRAGMA journal_mode = DELETE")
+            .ctx(dest)?;
         Ok(())
     }
 }

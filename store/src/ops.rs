@@ -226,7 +226,16 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
                 "UPDATE chats SET mode = ?2, updated_at = ?3 WHERE id = ?1",
                 params![chat_id, mode, at],
             )?;
-            audit::log(c, *at, by, "chat_mode", Some(*chat_id), None, None, json!({ "mode": mode }))?;
+            audit::log(
+                c,
+                *at,
+                by,
+                "chat_mode",
+                Some(*chat_id),
+                None,
+                None,
+                json!({ "mode": mode }),
+            )?;
             Ok(WriteOutcome::Done)
         }
         WriteOp::SetChatSettings {
@@ -240,7 +249,16 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
                 "UPDATE chats SET settings = ?2, updated_at = ?3 WHERE id = ?1",
                 params![chat_id, settings.to_string(), at],
             )?;
-            audit::log(c, *at, by, "chat_settings", Some(*chat_id), None, None, json!({}))?;
+            audit::log(
+                c,
+                *at,
+                by,
+                "chat_settings",
+                Some(*chat_id),
+                None,
+                None,
+                json!({}),
+            )?;
             Ok(WriteOutcome::Done)
         }
         WriteOp::UpsertUser(u) => {
@@ -262,8 +280,20 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
             at,
         } => {
             ensure_user(c, *user_id, *at)?;
-            c.execute("UPDATE users SET trust = ?2 WHERE id = ?1", params![user_id, trust])?;
-            audit::log(c, *at, by, "user_trust", None, Some(*user_id), None, json!({ "trust": trust }))?;
+            c.execute(
+                "UPDATE users SET trust = ?2 WHERE id = ?1",
+                params![user_id, trust],
+            )?;
+            audit::log(
+                c,
+                *at,
+                by,
+                "user_trust",
+                None,
+                Some(*user_id),
+                None,
+                json!({ "trust": trust }),
+            )?;
             Ok(WriteOutcome::Done)
         }
         WriteOp::SetUserListed {
@@ -278,8 +308,20 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
                 )));
             }
             ensure_user(c, *user_id, *at)?;
-            c.execute("UPDATE users SET listed = ?2 WHERE id = ?1", params![user_id, listed])?;
-            audit::log(c, *at, by, "user_listed", None, Some(*user_id), None, json!({ "listed": listed }))?;
+            c.execute(
+                "UPDATE users SET listed = ?2 WHERE id = ?1",
+                params![user_id, listed],
+            )?;
+            audit::log(
+                c,
+                *at,
+                by,
+                "user_listed",
+                None,
+                Some(*user_id),
+                None,
+                json!({ "listed": listed }),
+            )?;
             Ok(WriteOutcome::Done)
         }
         WriteOp::SetUserNote {
@@ -289,8 +331,20 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
             at,
         } => {
             ensure_user(c, *user_id, *at)?;
-            c.execute("UPDATE users SET note = ?2 WHERE id = ?1", params![user_id, note])?;
-            audit::log(c, *at, by, "user_note", None, Some(*user_id), None, json!({}))?;
+            c.execute(
+                "UPDATE users SET note = ?2 WHERE id = ?1",
+                params![user_id, note],
+            )?;
+            audit::log(
+                c,
+                *at,
+                by,
+                "user_note",
+                None,
+                Some(*user_id),
+                None,
+                json!({}),
+            )?;
             Ok(WriteOutcome::Done)
         }
         WriteOp::SetUserTags {
@@ -301,8 +355,20 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
         } => {
             ensure_user(c, *user_id, *at)?;
             let tags_json = serde_json::to_string(tags).unwrap_or_else(|_| "[]".into());
-            c.execute("UPDATE users SET tags = ?2 WHERE id = ?1", params![user_id, tags_json])?;
-            audit::log(c, *at, by, "user_tags", None, Some(*user_id), None, json!({}))?;
+            c.execute(
+                "UPDATE users SET tags = ?2 WHERE id = ?1",
+                params![user_id, tags_json],
+            )?;
+            audit::log(
+                c,
+                *at,
+                by,
+                "user_tags",
+                None,
+                Some(*user_id),
+                None,
+                json!({}),
+            )?;
             Ok(WriteOutcome::Done)
         }
         WriteOp::SetUserScore { user_id, score, at } => {
@@ -367,7 +433,16 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
                 )?
                 .query_row(
-                    params![l.chat_id, l.message_id, l.user_id, l.text, l.label, l.origin, l.by, l.ts],
+                    params![
+                        l.chat_id,
+                        l.message_id,
+                        l.user_id,
+                        l.text,
+                        l.label,
+                        l.origin,
+                        l.by,
+                        l.ts
+                    ],
                     |r| r.get(0),
                 )?;
             audit::log(
@@ -421,7 +496,16 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
             let Some((chat_id, user_id)) = row else {
                 return Err(OpError::NotFound("unforgiven strike", *strike_id));
             };
-            audit::log(c, *at, by, "forgive_strike", Some(chat_id), Some(user_id), Some(*strike_id), json!({}))?;
+            audit::log(
+                c,
+                *at,
+                by,
+                "forgive_strike",
+                Some(chat_id),
+                Some(user_id),
+                Some(*strike_id),
+                json!({}),
+            )?;
             Ok(WriteOutcome::Id(*strike_id))
         }
         WriteOp::AddRestriction(r) => {
@@ -431,7 +515,9 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
                 )?
                 .query_row(
-                    params![r.chat_id, r.user_id, r.kind, r.since, r.until, r.reason, r.by],
+                    params![
+                        r.chat_id, r.user_id, r.kind, r.since, r.until, r.reason, r.by
+                    ],
                     |row| row.get(0),
                 )?;
             audit::log(
@@ -566,7 +652,16 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
                 "INSERT INTO rules (name, version, body, author, ts) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![name, version, body, author, at],
             )?;
-            audit::log(c, *at, author, "rule_saved", None, None, None, json!({ "rule": name, "version": version }))?;
+            audit::log(
+                c,
+                *at,
+                author,
+                "rule_saved",
+                None,
+                None,
+                None,
+                json!({ "rule": name, "version": version }),
+            )?;
             Ok(WriteOutcome::Id(version))
         }
         WriteOp::UpsertRaid(r) => {
@@ -638,7 +733,16 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
                 "INSERT OR REPLACE INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)",
                 params![key, value.to_string(), at],
             )?;
-            audit::log(c, *at, by, "setting", None, None, None, json!({ "key": key }))?;
+            audit::log(
+                c,
+                *at,
+                by,
+                "setting",
+                None,
+                None,
+                None,
+                json!({ "key": key }),
+            )?;
             Ok(WriteOutcome::Done)
         }
         WriteOp::PurgeTextsOlderThan { before, now } => {
@@ -650,7 +754,16 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
                 "UPDATE signal_hits SET detail = NULL WHERE ts < ?1 AND detail IS NOT NULL",
                 [before],
             )?;
-            audit::log(c, *now, "system", "purge_texts", None, None, None, json!({ "before": before, "messages": n }))?;
+            audit::log(
+                c,
+                *now,
+                "system",
+                "purge_texts",
+                None,
+                None,
+                None,
+                json!({ "before": before, "messages": n }),
+            )?;
             Ok(WriteOutcome::Count(n))
         }
         WriteOp::ForgetUser { user_id, by, now } => forget_user(c, *user_id, by, *now),
@@ -658,14 +771,18 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
 }
 
 fn ensure_chat(c: &Connection, chat_id: i64, at: i64) -> rusqlite::Result<()> {
-    c.prepare_cached("INSERT OR IGNORE INTO chats (id, first_seen, updated_at) VALUES (?1, ?2, ?2)")?
-        .execute(params![chat_id, at])?;
+    c.prepare_cached(
+        "INSERT OR IGNORE INTO chats (id, first_seen, updated_at) VALUES (?1, ?2, ?2)",
+    )?
+    .execute(params![chat_id, at])?;
     Ok(())
 }
 
 fn ensure_user(c: &Connection, user_id: i64, at: i64) -> rusqlite::Result<()> {
-    c.prepare_cached("INSERT OR IGNORE INTO users (id, first_seen, last_seen) VALUES (?1, ?2, ?2)")?
-        .execute(params![user_id, at])?;
+    c.prepare_cached(
+        "INSERT OR IGNORE INTO users (id, first_seen, last_seen) VALUES (?1, ?2, ?2)",
+    )?
+    .execute(params![user_id, at])?;
     Ok(())
 }
 
@@ -683,8 +800,17 @@ fn record_message(c: &Connection, m: &NewMessage) -> rusqlite::Result<i64> {
         )?
         .query_row(
             params![
-                m.chat_id, m.message_id, m.user_id, m.ts, m.text, m.media, m.edited, m.verdict,
-                m.score, m.flagged, m.summary
+                m.chat_id,
+                m.message_id,
+                m.user_id,
+                m.ts,
+                m.text,
+                m.media,
+                m.edited,
+                m.verdict,
+                m.score,
+                m.flagged,
+                m.summary
             ],
             |r| r.get(0),
         )?;
@@ -840,6 +966,15 @@ fn forget_user(c: &Connection, user_id: i64, by: &str, now: i64) -> OpResult {
         "UPDATE known_spammers SET detail = NULL WHERE user_id = ?1",
         [user_id],
     )?;
-    audit::log(c, now, by, "forget_user", None, Some(user_id), None, json!({ "rows": n }))?;
+    audit::log(
+        c,
+        now,
+        by,
+        "forget_user",
+        None,
+        Some(user_id),
+        None,
+        json!({ "rows": n }),
+    )?;
     Ok(WriteOutcome::Count(n))
 }

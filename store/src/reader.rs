@@ -29,12 +29,17 @@ struct Where {
 
 impl Where {
     fn add(&mut self, clause: &str, values: impl IntoIterator<Item = SqlValue>) {
-        let mut clause = clause.to_string();
-        for v in values {
-            self.params.push(v);
-            clause = clause.replacen('?', &format!("?{}", self.params.len()), 1);
+        let mut values = values.into_iter();
+        let mut numbered = String::with_capacity(clause.len() + 8);
+        for (i, part) in clause.split('?').enumerate() {
+            if i > 0 {
+                let v = values.next().expect("one value per placeholder");
+                self.params.push(v);
+                numbered.push_str(&format!("?{}", self.params.len()));
+            }
+            numbered.push_str(part);
         }
-        self.clauses.push(clause);
+        self.clauses.push(numbered);
     }
     fn opt_i64(&mut self, clause: &str, v: Option<i64>) {
         if let Some(v) = v {
@@ -173,7 +178,8 @@ fn label_from_row(r: &Row<'_>) -> rusqlite::Result<LabelRecord> {
     })
 }
 
-const AUDIT_COLUMNS: &str = "id, ts, actor, action, chat_id, user_id, ref_id, detail, prev_hash, hash";
+const AUDIT_COLUMNS: &str =
+    "id, ts, actor, action, chat_id, user_id, ref_id, detail, prev_hash, hash";
 
 fn audit_from_row(r: &Row<'_>) -> rusqlite::Result<AuditRecord> {
     Ok(AuditRecord {
@@ -355,7 +361,11 @@ impl Reader {
     }
 
     /// One message by its Telegram ids.
-    pub fn message(&self, chat_id: i64, message_id: i64) -> Result<Option<MessageRecord>, StoreError> {
+    pub fn message(
+        &self,
+        chat_id: i64,
+        message_id: i64,
+    ) -> Result<Option<MessageRecord>, StoreError> {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN users u ON u.id = m.user_id
              WHERE m.chat_id = ?1 AND m.message_id = ?2"
@@ -713,7 +723,11 @@ impl Reader {
     }
 
     /// Clusters with members and edges, most recently updated first.
-    pub fn clusters(&self, chat_id: Option<i64>, limit: usize) -> Result<Vec<ClusterRecord>, StoreError> {
+    pub fn clusters(
+        &self,
+        chat_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<ClusterRecord>, StoreError> {
         let mut clusters = self.list(
             "SELECT id, key, chat_id, detected_at, updated_at, score, state FROM clusters
              WHERE ?1 IS NULL OR chat_id = ?1 ORDER BY updated_at DESC, id DESC LIMIT ?2",

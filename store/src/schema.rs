@@ -278,7 +278,12 @@ pub(crate) fn check_identity(conn: &Connection, path: &Path) -> Result<i64, Stor
     let version = user_version(conn, path)?;
     let has_marker = tables.iter().any(|t| t == MARKER_TABLE);
     if !has_marker && (!tables.is_empty() || version != 0) {
-        let mut listed = tables.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+        let mut listed = tables
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
         if tables.len() > 5 {
             listed.push_str(", ...");
         }
@@ -291,11 +296,9 @@ pub(crate) fn check_identity(conn: &Connection, path: &Path) -> Result<i64, Stor
     }
     if has_marker {
         let app: Option<String> = conn
-            .query_row(
-                "SELECT value FROM warden_meta WHERE key = 'app'",
-                [],
-                |r| r.get(0),
-            )
+            .query_row("SELECT value FROM warden_meta WHERE key = 'app'", [], |r| {
+                r.get(0)
+            })
             .map(Some)
             .or_else(|e| match e {
                 rusqlite::Error::QueryReturnedNoRows => Ok(None),
@@ -334,12 +337,17 @@ pub(crate) fn configure(conn: &Connection, path: &Path, writer: bool) -> Result<
 }
 
 /// Apply the migrations from the current version up to `target`, one transaction each.
-pub(crate) fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Result<(), StoreError> {
+pub(crate) fn migrate_to(
+    conn: &mut Connection,
+    path: &Path,
+    target: i64,
+) -> Result<(), StoreError> {
     let mut version = user_version(conn, path)?;
     while version < target {
         let tx = conn.transaction().ctx(path)?;
         tx.execute_batch(MIGRATIONS[version as usize]).ctx(path)?;
-        tx.pragma_update(None, "user_version", version + 1).ctx(path)?;
+        tx.pragma_update(None, "user_version", version + 1)
+            .ctx(path)?;
         tx.commit().ctx(path)?;
         tracing::info!(path = %path.display(), from = version, to = version + 1, "migrated store schema");
         version += 1;

@@ -119,7 +119,13 @@ impl Writer {
         self.commit_id(WriteOp::AddStrike(strike))
     }
 
-    pub fn forgive_strike(&self, strike_id: i64, by: &str, why: &str, at: i64) -> Result<(), StoreError> {
+    pub fn forgive_strike(
+        &self,
+        strike_id: i64,
+        by: &str,
+        why: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
         self.commit(WriteOp::ForgiveStrike {
             strike_id,
             by: by.to_string(),
@@ -142,7 +148,13 @@ impl Writer {
     }
 
     /// Save a rule body; returns its version (unchanged bodies keep the current version).
-    pub fn save_rule(&self, name: &str, body: &str, author: &str, at: i64) -> Result<i64, StoreError> {
+    pub fn save_rule(
+        &self,
+        name: &str,
+        body: &str,
+        author: &str,
+        at: i64,
+    ) -> Result<i64, StoreError> {
         self.commit_id(WriteOp::SaveRule {
             name: name.to_string(),
             body: body.to_string(),

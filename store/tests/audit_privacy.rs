@@ -26,8 +26,20 @@ fn seed(store: &Store) {
     }))
     .unwrap();
     for i in 0..5 {
-        w.submit(WriteOp::RecordMessage(message(CHAT, i, 42, T0 + i, i % 2 == 0)));
-        w.submit(WriteOp::RecordMessage(message(CHAT, 100 + i, 7, T0 + i, false)));
+        w.submit(WriteOp::RecordMessage(message(
+            CHAT,
+            i,
+            42,
+            T0 + i,
+            i % 2 == 0,
+        )));
+        w.submit(WriteOp::RecordMessage(message(
+            CHAT,
+            100 + i,
+            7,
+            T0 + i,
+            false,
+        )));
     }
     w.flush().unwrap();
     w.add_strike(strike(42, "rule:links", T0 + 10)).unwrap();
@@ -54,7 +66,10 @@ fn chain_verifies_and_tampering_names_the_row() {
         .unwrap();
     let check = r.verify_audit().unwrap();
     assert_eq!(check.first_broken, Some(2));
-    assert_eq!(check.rows, store.reader().unwrap().verify_audit().unwrap().rows);
+    assert_eq!(
+        check.rows,
+        store.reader().unwrap().verify_audit().unwrap().rows
+    );
 }
 
 #[test]
@@ -62,7 +77,9 @@ fn audit_rejects_deletes_and_updates() {
     let (dir, store) = open_temp();
     seed(&store);
     let raw = rusqlite::Connection::open(dir.path().join("warden.db")).unwrap();
-    let err = raw.execute("DELETE FROM audit WHERE id = 1", []).unwrap_err();
+    let err = raw
+        .execute("DELETE FROM audit WHERE id = 1", [])
+        .unwrap_err();
     assert!(err.to_string().contains("append-only"), "{err}");
     let err = raw
         .execute("UPDATE audit SET ts = 0 WHERE id = 1", [])
@@ -77,8 +94,11 @@ fn a_recomputed_row_still_breaks_the_link_to_the_next() {
     let raw = rusqlite::Connection::open(dir.path().join("warden.db")).unwrap();
     raw.execute_batch("DROP TRIGGER audit_no_update").unwrap();
     // A forger who rewrites row 1's hash must also rewrite every later row's prev_hash.
-    raw.execute("UPDATE audit SET hash = 'ff' || substr(hash, 3) WHERE id = 1", [])
-        .unwrap();
+    raw.execute(
+        "UPDATE audit SET hash = 'ff' || substr(hash, 3) WHERE id = 1",
+        [],
+    )
+    .unwrap();
     let check = store.reader().unwrap().verify_audit().unwrap();
     assert_eq!(check.first_broken, Some(1));
 }
@@ -116,7 +136,10 @@ fn audit_detail_refuses_text() {
 fn audit_never_holds_texts_or_names() {
     let (dir, store) = open_temp();
     seed(&store);
-    store.writer().forget_user(42, "mod:alice", T0 + 50).unwrap();
+    store
+        .writer()
+        .forget_user(42, "mod:alice", T0 + 50)
+        .unwrap();
     let raw = rusqlite::Connection::open(dir.path().join("warden.db")).unwrap();
     let dump: Vec<String> = raw
         .prepare("SELECT actor || action || detail FROM audit")
@@ -126,7 +149,15 @@ fn audit_never_holds_texts_or_names() {
         .collect::<Result<_, _>>()
         .unwrap();
     let dump = dump.join("\n");
-    for secret in ["Mallory", "mallory_x", "crypto", "hello", "message 0", "Rust Learners", "scam"] {
+    for secret in [
+        "Mallory",
+        "mallory_x",
+        "crypto",
+        "hello",
+        "message 0",
+        "Rust Learners",
+        "scam",
+    ] {
         assert!(!dump.contains(secret), "audit holds {secret:?}:\n{dump}");
     }
 }
@@ -136,10 +167,16 @@ fn forget_user_removes_personal_data_and_keeps_chain_valid() {
     let (_dir, store) = open_temp();
     seed(&store);
     let before = store.reader().unwrap().user_history(42, None).unwrap();
-    assert_eq!(before.profile.as_ref().unwrap().username.as_deref(), Some("mallory_x"));
+    assert_eq!(
+        before.profile.as_ref().unwrap().username.as_deref(),
+        Some("mallory_x")
+    );
     assert_eq!(before.memberships.len(), 1);
 
-    store.writer().forget_user(42, "mod:alice", T0 + 50).unwrap();
+    store
+        .writer()
+        .forget_user(42, "mod:alice", T0 + 50)
+        .unwrap();
     let r = store.reader().unwrap();
     let after = r.user_history(42, None).unwrap();
     let profile = after.profile.unwrap();
@@ -148,20 +185,33 @@ fn forget_user_removes_personal_data_and_keeps_chain_valid() {
     assert_eq!(profile.forgotten_at, Some(T0 + 50));
     assert!(after.memberships.is_empty());
     assert_eq!(after.recent_messages.len(), 5);
-    assert!(after.recent_messages.iter().all(|m| m.text.is_none() && m.author.is_none()));
-    assert!(after
-        .recent_messages
-        .iter()
-        .flat_map(|m| &m.hits)
-        .all(|h| h.detail.is_none()));
+    assert!(
+        after
+            .recent_messages
+            .iter()
+            .all(|m| m.text.is_none() && m.author.is_none())
+    );
+    assert!(
+        after
+            .recent_messages
+            .iter()
+            .flat_map(|m| &m.hits)
+            .all(|h| h.detail.is_none())
+    );
     // Verdicts and strikes stay: moderation state is keyed by id, not personal.
-    assert_eq!(after.recent_messages.iter().filter(|m| m.flagged).count(), 3);
+    assert_eq!(
+        after.recent_messages.iter().filter(|m| m.flagged).count(),
+        3
+    );
     assert_eq!(after.strikes.len(), 1);
     assert!(after.labels.is_empty(), "labels are unlinked from the user");
     // The spam sample stays as (anonymous) training data; the ham one is the user's chat text.
     let labels = r.all_labels().unwrap();
     assert_eq!(labels.len(), 1);
-    assert_eq!((labels[0].label.as_str(), labels[0].user_id), ("spam", None));
+    assert_eq!(
+        (labels[0].label.as_str(), labels[0].user_id),
+        ("spam", None)
+    );
     // Other users are untouched.
     let alice = r.user_history(7, None).unwrap();
     assert!(alice.recent_messages.iter().all(|m| m.text.is_some()));
@@ -179,7 +229,10 @@ fn retention_purge_keeps_verdicts_hits_and_labels() {
     let (_dir, store) = open_temp();
     seed(&store);
     // Messages are at T0..T0+4: purge those before T0+3.
-    let n = store.writer().purge_texts_older_than(T0 + 3, T0 + 90 * 86_400).unwrap();
+    let n = store
+        .writer()
+        .purge_texts_older_than(T0 + 3, T0 + 90 * 86_400)
+        .unwrap();
     assert_eq!(n, 6);
     let r = store.reader().unwrap();
     let old = r.message(CHAT, 0).unwrap().unwrap();
@@ -193,5 +246,8 @@ fn retention_purge_keeps_verdicts_hits_and_labels() {
     assert_eq!(r.all_labels().unwrap().len(), 2);
     assert_eq!(r.verify_audit().unwrap().first_broken, None);
     // Idempotent: nothing left to purge.
-    assert_eq!(store.writer().purge_texts_older_than(T0 + 3, T0).unwrap(), 0);
+    assert_eq!(
+        store.writer().purge_texts_older_than(T0 + 3, T0).unwrap(),
+        0
+    );
 }

@@ -25,8 +25,13 @@ fn writer_child() {
     let bulk = store.clone();
     std::thread::spawn(move || {
         for i in 0.. {
-            bulk.writer()
-                .submit(WriteOp::RecordMessage(message(CHAT, i, i % 50, T0 + i, i % 4 == 0)));
+            bulk.writer().submit(WriteOp::RecordMessage(message(
+                CHAT,
+                i,
+                i % 50,
+                T0 + i,
+                i % 4 == 0,
+            )));
             if i % 8 == 0 {
                 std::thread::sleep(Duration::from_millis(1));
             }
@@ -43,7 +48,9 @@ fn writer_child() {
                 format!("ack action {id} {key}")
             }
             1 => {
-                let id = w.add_label(label(Some(i), &format!("label text {i}"), "spam")).unwrap();
+                let id = w
+                    .add_label(label(Some(i), &format!("label text {i}"), "spam"))
+                    .unwrap();
                 format!("ack label {id} {i}")
             }
             _ => {
@@ -83,7 +90,11 @@ fn acknowledged_writes_survive_kill_9() {
     child.kill().unwrap(); // SIGKILL on Unix: no destructors, no flush
     child.wait().unwrap();
     // Lines already in the pipe were acknowledged before the kill too.
-    acks.extend(lines.map_while(Result::ok).filter(|l| l.starts_with("ack ")));
+    acks.extend(
+        lines
+            .map_while(Result::ok)
+            .filter(|l| l.starts_with("ack ")),
+    );
 
     let store = Store::open(&path).unwrap();
     assert!(store.integrity_check().unwrap().is_empty());
@@ -114,7 +125,10 @@ fn acknowledged_writes_survive_kill_9() {
         let id: i64 = parts[2].parse().unwrap();
         match parts[1] {
             "action" => {
-                let row = r.action(id).unwrap().unwrap_or_else(|| panic!("lost {ack}"));
+                let row = r
+                    .action(id)
+                    .unwrap()
+                    .unwrap_or_else(|| panic!("lost {ack}"));
                 assert_eq!(row.idempotency_key, parts[3], "{ack}");
             }
             "label" => {

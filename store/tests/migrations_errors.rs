@@ -6,7 +6,10 @@ use warden_store::*;
 
 fn assert_names_file(err: &StoreError, path: &Path) {
     let msg = err.to_string();
-    assert!(msg.contains(&path.display().to_string()), "error does not name the file: {msg}");
+    assert!(
+        msg.contains(&path.display().to_string()),
+        "error does not name the file: {msg}"
+    );
 }
 
 #[test]
@@ -37,7 +40,11 @@ fn migrates_from_every_earlier_version_keeping_data() {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION, "from {from}");
+        assert_eq!(
+            store.schema_version().unwrap(),
+            SCHEMA_VERSION,
+            "from {from}"
+        );
         let strikes = store
             .reader()
             .unwrap()
@@ -49,7 +56,10 @@ fn migrates_from_every_earlier_version_keeping_data() {
         assert!(store.integrity_check().unwrap().is_empty());
         drop(store);
         // Reopening a current database is a no-op.
-        assert_eq!(Store::open(&path).unwrap().schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(
+            Store::open(&path).unwrap().schema_version().unwrap(),
+            SCHEMA_VERSION
+        );
     }
 }
 
@@ -63,14 +73,24 @@ fn newer_schema_is_refused_naming_both_versions() {
         .unwrap()
         .pragma_update(None, "user_version", newer)
         .unwrap();
-    let err = Store::open(&path).err().expect("newer schema must be refused");
-    assert!(matches!(err, StoreError::TooNew { found, known, .. } if found == newer && known == SCHEMA_VERSION));
+    let err = Store::open(&path)
+        .err()
+        .expect("newer schema must be refused");
+    assert!(
+        matches!(err, StoreError::TooNew { found, known, .. } if found == newer && known == SCHEMA_VERSION)
+    );
     let msg = err.to_string();
     assert!(msg.contains(&format!("schema version {newer}")), "{msg}");
-    assert!(msg.contains(&format!("knows up to {SCHEMA_VERSION}")), "{msg}");
+    assert!(
+        msg.contains(&format!("knows up to {SCHEMA_VERSION}")),
+        "{msg}"
+    );
     assert!(msg.contains("upgrade warden"), "{msg}");
     assert_names_file(&err, &path);
-    assert!(matches!(Reader::open(&path), Err(StoreError::TooNew { .. })));
+    assert!(matches!(
+        Reader::open(&path),
+        Err(StoreError::TooNew { .. })
+    ));
 }
 
 #[test]
@@ -88,9 +108,14 @@ fn random_bytes_are_not_a_database() {
         })
         .collect();
     std::fs::write(&path, &bytes).unwrap();
-    let err = Store::open(&path).err().expect("random bytes must be refused");
+    let err = Store::open(&path)
+        .err()
+        .expect("random bytes must be refused");
     assert!(matches!(err, StoreError::NotWarden { .. }), "{err:?}");
-    assert!(err.to_string().starts_with("not a Warden database: "), "{err}");
+    assert!(
+        err.to_string().starts_with("not a Warden database: "),
+        "{err}"
+    );
     assert_names_file(&err, &path);
     // Nothing was written to the file.
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
@@ -101,7 +126,9 @@ fn text_file_is_not_a_database() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.txt");
     std::fs::write(&path, "[telegram]\nbot_token = \"nope\"\n".repeat(200)).unwrap();
-    let err = Store::open(&path).err().expect("a text file must be refused");
+    let err = Store::open(&path)
+        .err()
+        .expect("a text file must be refused");
     assert!(matches!(err, StoreError::NotWarden { .. }), "{err:?}");
     assert!(err.to_string().contains("file is not a database"), "{err}");
     assert_names_file(&err, &path);
@@ -117,19 +144,31 @@ fn foreign_sqlite_database_is_refused_untouched() {
         let raw = rusqlite::Connection::open(&path).unwrap();
         raw.execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount REAL); INSERT INTO invoices VALUES (1, 9.5);")
             .unwrap();
-        raw.pragma_update(None, "user_version", user_version).unwrap();
+        raw.pragma_update(None, "user_version", user_version)
+            .unwrap();
         drop(raw);
-        let err = Store::open(&path).err().expect("a foreign database must be refused");
+        let err = Store::open(&path)
+            .err()
+            .expect("a foreign database must be refused");
         assert!(matches!(err, StoreError::NotWarden { .. }), "{err:?}");
         let msg = err.to_string();
-        assert!(msg.contains("invoices") && msg.contains("warden_meta"), "{msg}");
+        assert!(
+            msg.contains("invoices") && msg.contains("warden_meta"),
+            "{msg}"
+        );
         assert_names_file(&err, &path);
         let raw = rusqlite::Connection::open(&path).unwrap();
         let tables: i64 = raw
-            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(tables, 1, "the foreign database was modified");
-        let mode: String = raw.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = raw
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "delete");
     }
 }
@@ -165,7 +204,13 @@ fn backup_while_writing_is_a_complete_database() {
     let (dir, store) = open_temp();
     let w = store.writer();
     for i in 0..2_000 {
-        w.submit(WriteOp::RecordMessage(message(CHAT, i, i % 10, T0 + i, i % 3 == 0)));
+        w.submit(WriteOp::RecordMessage(message(
+            CHAT,
+            i,
+            i % 10,
+            T0 + i,
+            i % 3 == 0,
+        )));
     }
     let dest = dir.path().join("backup.db");
     store.backup_to(&dest).unwrap();
@@ -176,11 +221,18 @@ fn backup_while_writing_is_a_complete_database() {
     assert!(problems.is_empty(), "{problems:?}");
     // The copy opens as a Warden store and has a valid audit chain.
     let copy = Store::open(&dest).unwrap();
-    assert_eq!(copy.reader().unwrap().verify_audit().unwrap().first_broken, None);
+    assert_eq!(
+        copy.reader().unwrap().verify_audit().unwrap().first_broken,
+        None
+    );
     // A later backup includes later commits.
     drop(copy);
     store.backup_to(&dest).unwrap();
     let copy = Store::open(&dest).unwrap();
-    let strikes = copy.reader().unwrap().strikes(&StrikeFilter::default(), None, 10).unwrap();
+    let strikes = copy
+        .reader()
+        .unwrap()
+        .strikes(&StrikeFilter::default(), None, 10)
+        .unwrap();
     assert_eq!(strikes.items[0].id, strike_id);
 }

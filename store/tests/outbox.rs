@@ -54,11 +54,19 @@ fn claim_complete_fail_lifecycle() {
     let claimed = w.claim_actions(10, T0).unwrap();
     let ids: Vec<i64> = claimed.iter().map(|r| r.id).collect();
     assert_eq!(ids, vec![a, b], "not_before in the future is not claimed");
-    assert!(claimed.iter().all(|r| r.state == "running" && r.attempts == 1));
-    assert!(w.claim_actions(10, T0).unwrap().is_empty(), "running rows are not claimed twice");
+    assert!(
+        claimed
+            .iter()
+            .all(|r| r.state == "running" && r.attempts == 1)
+    );
+    assert!(
+        w.claim_actions(10, T0).unwrap().is_empty(),
+        "running rows are not claimed twice"
+    );
 
     w.complete_action(a, T0 + 1).unwrap();
-    w.fail_action(b, "FLOOD_WAIT 30", Some(T0 + 30), T0 + 1).unwrap();
+    w.fail_action(b, "FLOOD_WAIT 30", Some(T0 + 30), T0 + 1)
+        .unwrap();
     let r = store.reader().unwrap();
     assert_eq!(r.action(a).unwrap().unwrap().state, "done");
     let rb = r.action(b).unwrap().unwrap();
@@ -77,7 +85,10 @@ fn claim_complete_fail_lifecycle() {
 
     // Completing an action that is not running is an error, not a silent success.
     let err = w.complete_action(a, T0 + 200).unwrap_err();
-    assert!(matches!(err, StoreError::NotFound { id, .. } if id == a), "{err}");
+    assert!(
+        matches!(err, StoreError::NotFound { id, .. } if id == a),
+        "{err}"
+    );
 
     let counts = r.action_counts(0).unwrap();
     let get = |state: &str| {

@@ -107,7 +107,8 @@ pub(crate) fn append(conn: &Connection, entry: &NewAudit) -> rusqlite::Result<i6
     Ok(id)
 }
 
-/// Convenience for the many places that log one state change.
+/// Convenience for the many places that log one state change; one argument per column.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn log(
     conn: &Connection,
     ts: i64,

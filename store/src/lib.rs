@@ -9,7 +9,7 @@
 //!     chat_id: -100, user_id: 42, reason: "link spam".into(), source: "rule:links".into(),
 //!     ts: 1_700_000_000, expires_at: None, message_id: None,
 //! })?;
-//! let history = store.reader()?.user_history(42, None, 1_700_000_000)?;
+//! let history = store.reader()?.user_history(42, None)?;
 //! # let _ = (id, history);
 //! # Ok::<(), StoreError>(())
 //! ```

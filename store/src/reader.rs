@@ -29,12 +29,17 @@ struct Where {
 
 impl Where {
     fn add(&mut self, clause: &str, values: impl IntoIterator<Item = SqlValue>) {
-        let mut clause = clause.to_string();
-        for v in values {
-            self.params.push(v);
-            clause = clause.replacen('?', &format!("?{}", self.params.len()), 1);
+        let mut values = values.into_iter();
+        let mut numbered = String::with_capacity(clause.len() + 8);
+        for (i, part) in clause.split('?').enumerate() {
+            if i > 0 {
+                let v = values.next().expect("one value per placeholder");
+                self.params.push(v);
+                numbered.push_str(&format!("?{}", self.params.len()));
+            }
+            numbered.push_str(part);
         }
-        self.clauses.push(clause);
+        self.clauses.push(numbered);
     }
     fn opt_i64(&mut self, clause: &str, v: Option<i64>) {
         if let Some(v) = v {

@@ -1,0 +1,215 @@
+//! `warden rules list|validate FILE|import FILE|export|history NAME`.
+
+use crate::policy::config::PolicyConfig;
+use crate::policy::rule_store;
+use crate::policy::rules::RuleSet;
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use warden_store::Store;
+
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
+pub enum RulesCommand {
+    /// Show the current rules in evaluation order.
+    List,
+    /// Check a rules file without saving it.
+    Validate { file: PathBuf },
+    /// Validate a rules file and save it as the current rules (a new version per changed rule).
+    Import { file: PathBuf },
+    /// Print the current rules as JSON.
+    Export,
+    /// Every version of one rule: author, time, body.
+    History { name: String },
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn read(file: &PathBuf) -> Result<String> {
+    std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+}
+
+pub fn run(cmd: RulesCommand, store: &Store, author: &str) -> Result<ExitCode> {
+    run_with(cmd, store, author, &PolicyConfig::default(), unix_now())
+}
+
+/// As [`run`], with the policy settings and the clock given (tests, and the lead's config).
+pub fn run_with(
+    cmd: RulesCommand,
+    store: &Store,
+    author: &str,
+    cfg: &PolicyConfig,
+    now: i64,
+) -> Result<ExitCode> {
+    let limit = cfg.regex_size_limit;
+    match cmd {
+        RulesCommand::List => {
+            let set = rule_store::load_or_seed(store, limit, now)?;
+            let versions = store.reader()?.rules_current()?;
+            println!(
+                "{:<28} {:>8}  {:<8} {:<4} actions",
+                "name", "priority", "state", "ver"
+            );
+            for rule in set.rules() {
+                let state = match (rule.enabled, rule.shadow) {
+                    (false, _) => "off",
+                    (true, true) => "shadow",
+                    (true, false) => "on",
+                };
+                let version = versions
+                    .iter()
+                    .find(|v| v.name == rule.name)
+                    .map_or(0, |v| v.version);
+                let actions: Vec<String> = rule
+                    .actions
+                    .iter()
+                    .map(|a| a.to_json().to_string())
+                    .collect();
+                println!(
+                    "{:<28} {:>8}  {:<8} v{:<3} {}",
+                    rule.name,
+                    rule.priority,
+                    state,
+                    version,
+                    actions.join(" ")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesCommand::Validate { file } => {
+            let text = read(&file)?;
+            match RuleSet::load(&file.display().to_string(), &text, limit) {
+                Ok(set) => {
+                    println!("{}: {} rules OK", file.display(), set.len());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(err) => {
+                    eprintln!("{err}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        RulesCommand::Import { file } => {
+            let text = read(&file)?;
+            match rule_store::import(
+                store,
+                &file.display().to_string(),
+                &text,
+                limit,
+                author,
+                now,
+            )? {
+                Ok(summary) => {
+                    for (name, version) in &summary.changed {
+                        println!("saved {name} v{version}");
+                    }
+                    for name in &summary.disabled {
+                        println!("disabled {name} (not in {})", file.display());
+                    }
+                    println!(
+                        "{} changed, {} unchanged, {} disabled",
+                        summary.changed.len(),
+                        summary.unchanged.len(),
+                        summary.disabled.len()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(err) => {
+                    eprintln!("{err}");
+                    eprintln!("nothing imported: the current rules stay");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        RulesCommand::Export => {
+            let set = rule_store::load_or_seed(store, limit, now)?;
+            println!("{}", set.export_json());
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesCommand::History { name } => {
+            let history = store.reader()?.rule_history(&name)?;
+            if history.is_empty() {
+                eprintln!("no rule named '{name}'");
+                return Ok(ExitCode::FAILURE);
+            }
+            for record in history {
+                println!("v{} by {} at {}", record.version, record.author, record.ts);
+                println!("  {}", record.body);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Strike history for `warden user ID`: reason, source, expiry and forgiveness, oldest first.
+pub fn format_strike_history(strikes: &[warden_store::StrikeRecord], now: i64) -> String {
+    if strikes.is_empty() {
+        return "no strikes\n".to_string();
+    }
+    let mut out = String::new();
+    for s in strikes {
+        let state = match (&s.forgiven_at, s.expires_at) {
+            (Some(_), _) => "forgiven",
+            (None, Some(exp)) if exp <= now => "expired",
+            _ => "active",
+        };
+        let expiry = s.expires_at.map_or("never".to_string(), |e| e.to_string());
+        out.push_str(&format!(
+            "#{} chat {} at {} [{state}] by {}: {} (expires {expiry})",
+            s.id, s.chat_id, s.ts, s.source, s.reason
+        ));
+        if let (Some(at), Some(by)) = (s.forgiven_at, &s.forgiven_by) {
+            out.push_str(&format!(
+                "; forgiven by {by} at {at}: {}",
+                s.forgiven_why.as_deref().unwrap_or("")
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_store::StrikeRecord;
+
+    fn record(id: i64, expires_at: Option<i64>, forgiven: bool) -> StrikeRecord {
+        StrikeRecord {
+            id,
+            chat_id: -100,
+            user_id: 7,
+            reason: "link spam".into(),
+            source: "rule:links".into(),
+            ts: 10,
+            expires_at,
+            message_id: None,
+            forgiven_by: forgiven.then(|| "mod:ann".into()),
+            forgiven_at: forgiven.then_some(20),
+            forgiven_why: forgiven.then(|| "false positive".into()),
+        }
+    }
+
+    #[test]
+    fn strike_history_shows_state_source_expiry_and_forgiveness() {
+        let text = format_strike_history(
+            &[
+                record(1, Some(50), false),
+                record(2, Some(500), false),
+                record(3, Some(500), true),
+            ],
+            100,
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "#1 chat -100 at 10 [expired] by rule:links: link spam (expires 50)"
+        );
+        assert!(lines[1].contains("[active]"));
+        assert!(lines[2].ends_with("[forgiven] by rule:links: link spam (expires 500); forgiven by mod:ann at 20: false positive"), "{}", lines[2]);
+        assert_eq!(format_strike_history(&[], 0), "no strikes\n");
+    }
+}

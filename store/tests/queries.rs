@@ -1,0 +1,486 @@
+mod common;
+
+use common::*;
+use serde_json::json;
+use warden_store::*;
+
+const OTHER_CHAT: i64 = -100_999;
+
+fn seed_messages(store: &Store) {
+    let w = store.writer();
+    w.commit(WriteOp::UpsertUser(UserUpsert {
+        last_name: Some("Doe".into()),
+        ..user(42, "Jane", Some("jdoe"))
+    }))
+    .unwrap();
+    let batch: Vec<NewMessage> = (0..100)
+        .map(|i| {
+            let chat = if i % 2 == 0 { CHAT } else { OTHER_CHAT };
+            message(chat, i, 40 + i % 3, T0 + i * 30, i % 5 == 0)
+        })
+        .collect();
+    assert_eq!(
+        w.commit(WriteOp::RecordMessages(batch)).unwrap().count(),
+        Some(100)
+    );
+}
+
+#[test]
+fn latest_flagged_pages_backwards_without_gaps_or_repeats() {
+    let (_dir, store) = open_temp();
+    seed_messages(&store);
+    let r = store.reader().unwrap();
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = r
+            .latest_flagged(&FlaggedFilter::default(), cursor, 7)
+            .unwrap();
+        seen.extend(page.items.iter().map(|m| m.message_id));
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let expected: Vec<i64> = (0..100).rev().filter(|i| i % 5 == 0).collect();
+    assert_eq!(seen, expected);
+
+    let first = r
+        .latest_flagged(&FlaggedFilter::default(), None, 1)
+        .unwrap();
+    let m = &first.items[0];
+    assert_eq!(m.message_id, 95);
+    assert_eq!(m.hits.len(), 1);
+    assert_eq!(m.hits[0].name, "link");
+    assert_eq!(m.summary, "link");
+
+    let in_chat = r
+        .latest_flagged(
+            &FlaggedFilter {
+                chat_id: Some(CHAT),
+                ..Default::default()
+            },
+            None,
+            100,
+        )
+        .unwrap();
+    assert!(in_chat.items.iter().all(|m| m.chat_id == CHAT));
+    assert_eq!(in_chat.items.len(), 10);
+    assert!(in_chat.next.is_none());
+
+    let by_user = r
+        .latest_flagged(
+            &FlaggedFilter {
+                user_id: Some(42),
+                ..Default::default()
+            },
+            None,
+            100,
+        )
+        .unwrap();
+    assert!(by_user.items.iter().all(|m| m.user_id == 42));
+    assert_eq!(by_user.items[0].author.as_deref(), Some("Jane Doe (@jdoe)"));
+}
+
+#[test]
+fn edits_replace_hits_and_deletes_hide_from_flagged() {
+    let (_dir, store) = open_temp();
+    let w = store.writer();
+    let row = w
+        .commit(WriteOp::RecordMessage(message(CHAT, 1, 5, T0, true)))
+        .unwrap()
+        .id()
+        .unwrap();
+    let mut edited = message(CHAT, 1, 5, T0, true);
+    edited.edited = true;
+    edited.text = "edited text".into();
+    edited.hits = vec![
+        NewHit {
+            name: "caps".into(),
+            weight: 0.2,
+            detail: "ALL CAPS".into(),
+        },
+        NewHit {
+            name: "phone".into(),
+            weight: 0.5,
+            detail: "+1 555".into(),
+        },
+    ];
+    assert_eq!(
+        w.commit(WriteOp::RecordMessage(edited)).unwrap().id(),
+        Some(row)
+    );
+    let r = store.reader().unwrap();
+    let m = r.message(CHAT, 1).unwrap().unwrap();
+    assert!(m.edited);
+    assert_eq!(m.text.as_deref(), Some("edited text"));
+    let names: Vec<&str> = m.hits.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["phone", "caps"]);
+    assert_eq!(
+        r.user(5).unwrap().unwrap().message_count,
+        1,
+        "an edit is not a new message"
+    );
+
+    w.commit(WriteOp::MessagesDeleted {
+        chat_id: CHAT,
+        message_ids: vec![1, 99],
+        at: T0 + 5,
+    })
+    .unwrap();
+    assert!(
+        r.latest_flagged(&FlaggedFilter::default(), None, 10)
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let with_deleted = FlaggedFilter {
+        include_deleted: true,
+        ..Default::default()
+    };
+    assert!(r.latest_flagged(&with_deleted, None, 10).unwrap().items[0].deleted);
+}
+
+#[test]
+fn user_history_has_everything_warden_user_shows() {
+    let (_dir, store) = open_temp();
+    seed_messages(&store);
+    let w = store.writer();
+    for (chat, title) in [(CHAT, "Rust Learners"), (OTHER_CHAT, "Go Gophers")] {
+        w.commit(WriteOp::UpsertChat(ChatUpsert {
+            id: chat,
+            title: title.into(),
+            kind: "supergroup".into(),
+            seen_at: T0,
+        }))
+        .unwrap();
+        w.commit(WriteOp::Joined(MembershipJoin {
+            chat_id: chat,
+            user_id: 42,
+            joined_at: T0,
+            join_kind: "added_by".into(),
+            inviter_id: Some(7),
+        }))
+        .unwrap();
+    }
+    w.commit(WriteOp::Left {
+        chat_id: OTHER_CHAT,
+        user_id: 42,
+        at: T0 + 60,
+    })
+    .unwrap();
+    let s1 = w.add_strike(strike(42, "rule:links", T0 + 100)).unwrap();
+    let mut s2 = strike(42, "mod:alice", T0 + 200);
+    s2.chat_id = OTHER_CHAT;
+    let s2 = w.add_strike(s2).unwrap();
+    w.forgive_strike(
+        s1,
+        "mod:bob",
+        "false positive: it was the docs link",
+        T0 + 300,
+    )
+    .unwrap();
+    let err = w
+        .forgive_strike(s1, "mod:bob", "again", T0 + 301)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+    w.add_restriction(NewRestriction {
+        chat_id: CHAT,
+        user_id: 42,
+        kind: "mute".into(),
+        since: T0 + 100,
+        until: Some(T0 + 3700),
+        reason: "cooling off".into(),
+        by: "mod:alice".into(),
+    })
+    .unwrap();
+    w.add_label(label(Some(42), "free crypto giveaway", "spam"))
+        .unwrap();
+    w.commit(WriteOp::PutKnownSpammer {
+        user_id: 42,
+        listed: true,
+        source: "cas".into(),
+        checked_at: T0,
+        detail: None,
+    })
+    .unwrap();
+    w.commit(WriteOp::SetUserScore {
+        user_id: 42,
+        score: 0.75,
+        at: T0 + 400,
+    })
+    .unwrap();
+    w.commit(WriteOp::SetUserListed {
+        user_id: 42,
+        listed: "blacklist".into(),
+        by: "mod:alice".into(),
+        at: T0,
+    })
+    .unwrap();
+    w.commit(WriteOp::UpsertCluster(ClusterUpsert {
+        key: "c1".into(),
+        chat_id: Some(CHAT),
+        at: T0,
+        score: 0.8,
+        state: "open".into(),
+        members: vec![42, 43],
+        edges: vec![EdgeRecord {
+            a: 42,
+            b: 43,
+            kind: "same_bio".into(),
+            weight: 1.0,
+        }],
+    }))
+    .unwrap();
+
+    let r = store.reader().unwrap();
+    let h = r.user_history(42, None).unwrap();
+    let p = h.profile.as_ref().unwrap();
+    assert_eq!((p.score, p.listed.as_str()), (Some(0.75), "blacklist"));
+    assert_eq!(p.message_count, 33);
+    assert_eq!(h.memberships.len(), 2);
+    let left = h
+        .memberships
+        .iter()
+        .find(|m| m.chat_id == OTHER_CHAT)
+        .unwrap();
+    assert_eq!(
+        (left.left_at, left.chat_title.as_deref()),
+        (Some(T0 + 60), Some("Go Gophers"))
+    );
+    assert_eq!(h.strikes.len(), 2);
+    let forgiven = h.strikes.iter().find(|s| s.id == s1).unwrap();
+    assert_eq!(forgiven.forgiven_by.as_deref(), Some("mod:bob"));
+    assert_eq!(
+        forgiven.forgiven_why.as_deref(),
+        Some("false positive: it was the docs link")
+    );
+    assert!(!forgiven.is_active(T0 + 301));
+    assert!(
+        h.strikes
+            .iter()
+            .find(|s| s.id == s2)
+            .unwrap()
+            .is_active(T0 + 301)
+    );
+    assert_eq!(h.restrictions.len(), 1);
+    assert!(h.restrictions[0].is_active(T0 + 200) && !h.restrictions[0].is_active(T0 + 4000));
+    assert_eq!(h.labels.len(), 1);
+    assert_eq!(h.recent_messages.len(), 33);
+    assert!(h.recent_messages.windows(2).all(|w| w[0].ts >= w[1].ts));
+    assert!(h.known_spammer.as_ref().unwrap().listed);
+    assert_eq!(h.clusters.len(), 1);
+
+    let only = r.user_history(42, Some(CHAT)).unwrap();
+    assert_eq!(only.memberships.len(), 1);
+    assert_eq!(only.strikes.len(), 1);
+    assert!(only.recent_messages.iter().all(|m| m.chat_id == CHAT));
+
+    let unknown = r.user_history(123_456, None).unwrap();
+    assert!(unknown.profile.is_none() && unknown.strikes.is_empty());
+
+    let clusters = r.clusters(Some(CHAT), 10).unwrap();
+    assert_eq!(clusters[0].members, vec![42, 43]);
+    assert_eq!(clusters[0].edges[0].kind, "same_bio");
+}
+
+#[test]
+fn strike_history_by_chat_moderator_and_date() {
+    let (_dir, store) = open_temp();
+    let w = store.writer();
+    let sources = ["mod:alice", "mod:bob", "rule:links", "rule:caps"];
+    for i in 0..40 {
+        let mut s = strike(i, sources[i as usize % 4], T0 + i * 3600);
+        if i % 2 == 1 {
+            s.chat_id = OTHER_CHAT;
+        }
+        w.submit(WriteOp::AddStrike(s));
+    }
+    w.flush().unwrap();
+    let r = store.reader().unwrap();
+    let q = |f: StrikeFilter| r.strikes(&f, None, 100).unwrap().items;
+
+    let alice = q(StrikeFilter {
+        source: Some("mod:alice".into()),
+        ..Default::default()
+    });
+    assert_eq!(alice.len(), 10);
+    assert!(alice.iter().all(|s| s.source == "mod:alice"));
+    let any_mod = q(StrikeFilter {
+        source: Some("mod:".into()),
+        ..Default::default()
+    });
+    assert_eq!(any_mod.len(), 20);
+    assert!(any_mod.iter().all(|s| s.source.starts_with("mod:")));
+    let in_chat = q(StrikeFilter {
+        chat_id: Some(OTHER_CHAT),
+        ..Default::default()
+    });
+    assert_eq!(in_chat.len(), 20);
+    let window = q(StrikeFilter {
+        since: Some(T0 + 10 * 3600),
+        until: Some(T0 + 20 * 3600),
+        ..Default::default()
+    });
+    assert_eq!(
+        window.iter().map(|s| s.user_id).collect::<Vec<_>>(),
+        (10..20).rev().collect::<Vec<_>>()
+    );
+
+    // Pagination over a filter.
+    let first = r
+        .strikes(
+            &StrikeFilter {
+                source: Some("rule:".into()),
+                ..Default::default()
+            },
+            None,
+            15,
+        )
+        .unwrap();
+    let second = r
+        .strikes(
+            &StrikeFilter {
+                source: Some("rule:".into()),
+                ..Default::default()
+            },
+            first.next,
+            15,
+        )
+        .unwrap();
+    assert_eq!(first.items.len() + second.items.len(), 20);
+    assert!(second.next.is_none());
+    assert!(first.items.last().unwrap().ts > second.items[0].ts);
+}
+
+#[test]
+fn rules_settings_and_audit_pages() {
+    let (_dir, store) = open_temp();
+    let w = store.writer();
+    assert_eq!(
+        w.save_rule("links", "score >= 0.8 -> ban", "mod:alice", T0)
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        w.save_rule("links", "score >= 0.8 -> ban", "mod:alice", T0 + 1)
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        w.save_rule("links", "score >= 0.9 -> ban", "mod:bob", T0 + 2)
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        w.save_rule("caps", "caps -> warn", "mod:bob", T0 + 3)
+            .unwrap(),
+        1
+    );
+    w.commit(WriteOp::PutSetting {
+        key: "retention_days".into(),
+        value: json!(90),
+        by: "mod:alice".into(),
+        at: T0,
+    })
+    .unwrap();
+    let r = store.reader().unwrap();
+    let current = r.rules_current().unwrap();
+    assert_eq!(
+        current
+            .iter()
+            .map(|r| (r.name.as_str(), r.version))
+            .collect::<Vec<_>>(),
+        [("caps", 1), ("links", 2)]
+    );
+    let history = r.rule_history("links").unwrap();
+    assert_eq!(
+        (history[0].version, history[0].author.as_str()),
+        (2, "mod:bob")
+    );
+    assert_eq!(r.setting("retention_days").unwrap(), Some(json!(90)));
+    assert_eq!(r.settings().unwrap().len(), 1);
+
+    let page = r
+        .audit_page(
+            &AuditFilter {
+                actor: Some("mod:bob".into()),
+                ..Default::default()
+            },
+            None,
+            1,
+        )
+        .unwrap();
+    assert_eq!(page.items[0].action, "rule_saved");
+    let rest = r
+        .audit_page(
+            &AuditFilter {
+                actor: Some("mod:bob".into()),
+                ..Default::default()
+            },
+            page.next,
+            10,
+        )
+        .unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert!(rest.items[0].id < page.items[0].id);
+}
+
+#[test]
+fn console_stats() {
+    let (_dir, store) = open_temp();
+    seed_messages(&store);
+    let w = store.writer();
+    for (i, score) in [0.05, 0.2, 0.45, 0.7, 0.95, 0.99].iter().enumerate() {
+        w.submit(WriteOp::SetUserScore {
+            user_id: 1000 + i as i64,
+            score: *score,
+            at: T0,
+        });
+    }
+    w.enqueue_action(action("a1"), T0).unwrap();
+    w.enqueue_action(
+        NewAction {
+            kind: "delete".into(),
+            ..action("a2")
+        },
+        T0,
+    )
+    .unwrap();
+    w.claim_actions(1, T0).unwrap();
+    w.flush().unwrap();
+    let r = store.reader().unwrap();
+
+    // Messages every 30 s: two per minute, flagged every fifth.
+    let rate = r.message_rate(None, T0, T0 + 600).unwrap();
+    assert_eq!(rate.len(), 10);
+    assert_eq!(rate.iter().map(|b| b.messages).sum::<i64>(), 20);
+    assert_eq!(rate.iter().map(|b| b.flagged).sum::<i64>(), 4);
+    assert!(rate.iter().all(|b| b.minute % 60 == 0));
+    let chat_rate = r.message_rate(Some(CHAT), T0, T0 + 600).unwrap();
+    assert_eq!(chat_rate.iter().map(|b| b.messages).sum::<i64>(), 10);
+
+    let top = r.top_signals(None, T0, T0 + 100 * 30, 5).unwrap();
+    assert_eq!(top.len(), 1);
+    assert_eq!((top[0].name.as_str(), top[0].hits), ("link", 20));
+
+    let counts = r.action_counts(T0).unwrap();
+    assert_eq!(counts.len(), 2);
+    assert!(
+        counts
+            .iter()
+            .any(|c| c.kind == "ban" && c.state == "running" && c.count == 1)
+    );
+    assert!(
+        counts
+            .iter()
+            .any(|c| c.kind == "delete" && c.state == "pending" && c.count == 1)
+    );
+
+    let bands = r.risk_distribution(&[0.0, 0.3, 0.6, 0.9]).unwrap();
+    assert_eq!(
+        bands.iter().map(|b| b.users).collect::<Vec<_>>(),
+        [2, 1, 1, 2]
+    );
+    assert_eq!(bands[3].to, None);
+}

@@ -14,36 +14,12 @@ pub const DEFAULT_CONFIG: &str = include_str!("../assets/config.toml");
 pub struct Config {
     pub general: GeneralConfig,
     pub store: StoreConfig,
-}
-
-/// How Warden acts on what it decides.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// Actions are carried out.
-    #[default]
-    Live,
-    /// Nothing is sent; everything is recorded as "would do".
-    DryRun,
-    /// Only reports: no action, flagged messages go to the console and admin chat.
-    Training,
-}
-
-impl Mode {
-    pub fn label(self) -> &'static str {
-        match self {
-            Mode::Live => "LIVE",
-            Mode::DryRun => "DRY-RUN",
-            Mode::Training => "TRAINING",
-        }
-    }
+    pub policy: crate::policy::PolicyConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GeneralConfig {
-    /// Default mode for every chat; chats can override it.
-    pub mode: Mode,
     /// Name recorded in the audit log for actions taken from this console.
     pub moderator: String,
 }
@@ -51,7 +27,6 @@ pub struct GeneralConfig {
 impl Default for GeneralConfig {
     fn default() -> Self {
         GeneralConfig {
-            mode: Mode::Live,
             moderator: "console".to_string(),
         }
     }
@@ -82,9 +57,14 @@ impl Config {
 
     /// Parses TOML text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &Path) -> Result<Config> {
-        toml::from_str(text).map_err(|err| {
+        let config: Config = toml::from_str(text).map_err(|err| {
             anyhow::anyhow!("{}: {}", origin.display(), describe_toml_error(text, &err))
-        })
+        })?;
+        config
+            .policy
+            .validate()
+            .map_err(|err| anyhow::anyhow!("{}: [policy] {err}", origin.display()))?;
+        Ok(config)
     }
 }
 
@@ -204,8 +184,8 @@ mod tests {
 
     #[test]
     fn user_file_overrides_only_the_keys_it_sets() {
-        let cfg = Config::parse("[general]\nmode = \"dry_run\"\n", Path::new("c.toml")).unwrap();
-        assert_eq!(cfg.general.mode, Mode::DryRun);
+        let cfg = Config::parse("[policy]\nmode = \"dry_run\"\n", Path::new("c.toml")).unwrap();
+        assert_eq!(cfg.policy.mode, crate::policy::ChatMode::DryRun);
         assert_eq!(cfg.general.moderator, "console");
         assert_eq!(cfg.store.retention_days, 90);
     }
@@ -224,7 +204,7 @@ mod tests {
 
     #[test]
     fn bad_value_names_line() {
-        let err = Config::parse("[general]\n\nmode = \"yolo\"\n", Path::new("c.toml"))
+        let err = Config::parse("[policy]\n\nmode = \"yolo\"\n", Path::new("c.toml"))
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 3"), "{err}");

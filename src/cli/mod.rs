@@ -56,6 +56,9 @@ pub enum Command {
     /// Database maintenance.
     #[command(subcommand)]
     Db(records::DbCommand),
+    /// Moderation rules: list, validate, import, export, history.
+    #[command(subcommand)]
+    Rules(crate::policy::cli::RulesCommand),
 }
 
 /// What every command needs: resolved paths and the loaded config.
@@ -104,6 +107,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Forget { id, yes }) => records::forget(&env, id, yes),
         Some(Command::Audit(cmd)) => records::audit(&env, cmd),
         Some(Command::Db(cmd)) => records::db(&env, cmd),
+        Some(Command::Rules(cmd)) => {
+            let store = env.open_store()?;
+            let author = format!("mod:{}", env.config.general.moderator);
+            crate::policy::cli::run_with(
+                cmd,
+                &store,
+                &author,
+                &env.config.policy,
+                records::unix_now(),
+            )
+        }
         None => {
             eprintln!(
                 "warden: the console is not built yet; try `warden --help` for the commands that are"

@@ -20,8 +20,8 @@ pub mod users;
 
 pub use actions::ActionSpec;
 pub use config::{
-    BlacklistAction, ChatOverride, DEFAULT_POLICY_TOML, ExecutorConfig, LadderStep, MatchMode,
-    PolicyConfig, RiskThresholds,
+    BlacklistAction, ChatOverride, ExecutorConfig, LadderStep, MatchMode, PolicyConfig,
+    RiskThresholds,
 };
 pub use decide::{Decision, ForgiveOutcome, Policy, idempotency_key};
 pub use executor::{Executor, FakeGateway, RunReport, action_from_row, enqueue, parse_actor};

@@ -39,16 +39,6 @@ impl ChatMode {
     }
 }
 
-impl From<crate::config::Mode> for ChatMode {
-    fn from(mode: crate::config::Mode) -> Self {
-        match mode {
-            crate::config::Mode::Live => ChatMode::Live,
-            crate::config::Mode::DryRun => ChatMode::DryRun,
-            crate::config::Mode::Training => ChatMode::Training,
-        }
-    }
-}
-
 /// One action the policy decided, with whether it is only recorded ("would do").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedAction {

@@ -4,7 +4,12 @@ use warden::action::{Action, ActionKind, Actor, Gateway};
 use warden::model::{ChatId, Event, UserId};
 use warden::sim::{FaultConfig, Role, Scenario, ScoreReport, Scorecard, Simulator};
 
-fn action(kind: ActionKind, chat_id: ChatId, user_id: Option<UserId>, message_id: Option<i64>) -> Action {
+fn action(
+    kind: ActionKind,
+    chat_id: ChatId,
+    user_id: Option<UserId>,
+    message_id: Option<i64>,
+) -> Action {
     Action {
         idempotency_key: format!("{}:{chat_id}:{user_id:?}:{message_id:?}", kind.name()),
         kind,
@@ -37,9 +42,22 @@ fn banned_spammers_stop_posting_and_deleted_messages_are_marked() {
             after_ban += 1;
         }
         if truth.spam {
-            gateway.execute(&action(ActionKind::Delete, m.chat_id, None, Some(m.id)), m.date).unwrap();
             gateway
-                .execute(&action(ActionKind::Ban { seconds: None }, m.chat_id, Some(m.from.id), None), m.date)
+                .execute(
+                    &action(ActionKind::Delete, m.chat_id, None, Some(m.id)),
+                    m.date,
+                )
+                .unwrap();
+            gateway
+                .execute(
+                    &action(
+                        ActionKind::Ban { seconds: None },
+                        m.chat_id,
+                        Some(m.from.id),
+                        None,
+                    ),
+                    m.date,
+                )
                 .unwrap();
             banned.push(m.from.id);
             deleted.push((m.chat_id, m.id));
@@ -48,7 +66,10 @@ fn banned_spammers_stop_posting_and_deleted_messages_are_marked() {
     assert!(banned.len() >= 10, "only {} spammers seen", banned.len());
     assert_eq!(after_ban, 0, "banned users kept posting");
     assert!(deleted.iter().all(|(c, id)| sim.is_deleted(*c, *id)));
-    assert!(sim.suppressed().banned_or_removed > 0, "no planned spam was stopped");
+    assert!(
+        sim.suppressed().banned_or_removed > 0,
+        "no planned spam was stopped"
+    );
 }
 
 #[test]
@@ -64,7 +85,12 @@ fn unbanned_regular_comes_back() {
         match victim {
             None if truth.role == Role::Regular => {
                 victim = Some(m.from.id);
-                let ban = action(ActionKind::Ban { seconds: None }, m.chat_id, Some(m.from.id), None);
+                let ban = action(
+                    ActionKind::Ban { seconds: None },
+                    m.chat_id,
+                    Some(m.from.id),
+                    None,
+                );
                 gateway.execute(&ban, m.date).unwrap();
                 let unban = action(ActionKind::Unban, m.chat_id, Some(m.from.id), None);
                 gateway.execute(&unban, m.date + 600).unwrap();
@@ -74,7 +100,10 @@ fn unbanned_regular_comes_back() {
             _ => {}
         }
     }
-    assert!(posts_after_unban > 0, "the unbanned regular never posted again");
+    assert!(
+        posts_after_unban > 0,
+        "the unbanned regular never posted again"
+    );
 }
 
 #[test]
@@ -83,22 +112,46 @@ fn bunker_stops_newcomers_but_not_regulars_and_lockdown_stops_everyone() {
     let chat = scenario.chat_id(0);
     let mut sim = Simulator::new(&scenario, 3);
     let mut gateway = sim.gateway(FaultConfig::default());
-    gateway.execute(&action(ActionKind::BunkerOn, chat, None, None), scenario.start()).unwrap();
+    gateway
+        .execute(
+            &action(ActionKind::BunkerOn, chat, None, None),
+            scenario.start(),
+        )
+        .unwrap();
     let mut by_role = std::collections::BTreeMap::<Role, usize>::new();
     for (event, truth) in sim.by_ref() {
         if matches!(event, Event::Message(_)) {
             *by_role.entry(truth.role).or_default() += 1;
         }
     }
-    assert!(by_role.get(&Role::Regular).copied().unwrap_or(0) > 10, "{by_role:?}");
-    assert_eq!(by_role.get(&Role::Raider), None, "raiders posted through the bunker");
-    assert_eq!(by_role.get(&Role::Newcomer), None, "newcomers posted through the bunker");
+    assert!(
+        by_role.get(&Role::Regular).copied().unwrap_or(0) > 10,
+        "{by_role:?}"
+    );
+    assert_eq!(
+        by_role.get(&Role::Raider),
+        None,
+        "raiders posted through the bunker"
+    );
+    assert_eq!(
+        by_role.get(&Role::Newcomer),
+        None,
+        "newcomers posted through the bunker"
+    );
     assert!(sim.suppressed().bunker > 0);
 
     let mut sim = Simulator::new(&scenario, 3);
     let mut gateway = sim.gateway(FaultConfig::default());
-    gateway.execute(&action(ActionKind::LockdownOn, chat, None, None), scenario.start()).unwrap();
-    let messages = sim.by_ref().filter(|(e, _)| matches!(e, Event::Message(_))).count();
+    gateway
+        .execute(
+            &action(ActionKind::LockdownOn, chat, None, None),
+            scenario.start(),
+        )
+        .unwrap();
+    let messages = sim
+        .by_ref()
+        .filter(|(e, _)| matches!(e, Event::Message(_)))
+        .count();
     assert_eq!(messages, 0);
     assert!(sim.chats()[0].lockdown);
 }
@@ -114,7 +167,12 @@ fn muted_user_is_silent_until_the_mute_ends() {
         let Event::Message(m) = &event else { continue };
         match muted {
             None if truth.role == Role::Regular => {
-                let mute = action(ActionKind::Mute { seconds: 1800 }, m.chat_id, Some(m.from.id), None);
+                let mute = action(
+                    ActionKind::Mute { seconds: 1800 },
+                    m.chat_id,
+                    Some(m.from.id),
+                    None,
+                );
                 gateway.execute(&mute, m.date).unwrap();
                 muted = Some((m.from.id, m.date + 1800));
             }
@@ -139,16 +197,28 @@ fn slow_mode_spaces_each_users_messages() {
     let chat = scenario.chat_id(0);
     let mut sim = Simulator::new(&scenario, 5);
     let mut gateway = sim.gateway(FaultConfig::default());
-    gateway.execute(&action(ActionKind::SlowMode { seconds: 120 }, chat, None, None), scenario.start()).unwrap();
+    gateway
+        .execute(
+            &action(ActionKind::SlowMode { seconds: 120 }, chat, None, None),
+            scenario.start(),
+        )
+        .unwrap();
     let mut last = std::collections::HashMap::<UserId, i64>::new();
     for (event, _) in sim.by_ref() {
         if let Some(user) = sender(&event) {
             if let Some(prev) = last.insert(user, event.date()) {
-                assert!(event.date() - prev >= 120, "user {user} posted {} s apart", event.date() - prev);
+                assert!(
+                    event.date() - prev >= 120,
+                    "user {user} posted {} s apart",
+                    event.date() - prev
+                );
             }
         }
     }
-    assert!(sim.suppressed().slowed > 0, "slow mode never had to hold a raider back");
+    assert!(
+        sim.suppressed().slowed > 0,
+        "slow mode never had to hold a raider back"
+    );
 }
 
 #[test]
@@ -160,11 +230,18 @@ fn posting_as_a_channel_is_stopped_by_banning_the_channel() {
     let mut after = 0;
     while let Some((event, _)) = sim.next_event() {
         let Event::Message(m) = &event else { continue };
-        let Some(channel) = &m.sender_chat else { continue };
+        let Some(channel) = &m.sender_chat else {
+            continue;
+        };
         if banned.contains(&channel.id) {
             after += 1;
         }
-        let ban = action(ActionKind::Ban { seconds: None }, m.chat_id, Some(channel.id), None);
+        let ban = action(
+            ActionKind::Ban { seconds: None },
+            m.chat_id,
+            Some(channel.id),
+            None,
+        );
         gateway.execute(&ban, m.date).unwrap();
         banned.push(channel.id);
     }
@@ -182,10 +259,17 @@ fn gateway_is_idempotent_and_rejects_unknown_targets() {
     gateway.execute(&bunker, scenario.start()).unwrap();
     gateway.execute(&bunker, scenario.start() + 1).unwrap();
     assert_eq!(sim.applied_actions().len(), 1);
-    let err = gateway.execute(&action(ActionKind::BunkerOn, -42, None, None), 0).unwrap_err();
+    let err = gateway
+        .execute(&action(ActionKind::BunkerOn, -42, None, None), 0)
+        .unwrap_err();
     assert!(matches!(err, warden::action::GatewayError::Permanent(_)));
-    let err = gateway.execute(&action(ActionKind::Delete, chat, None, Some(1)), 0).unwrap_err();
-    assert!(matches!(err, warden::action::GatewayError::Permanent(_)), "{err}");
+    let err = gateway
+        .execute(&action(ActionKind::Delete, chat, None, Some(1)), 0)
+        .unwrap_err();
+    assert!(
+        matches!(err, warden::action::GatewayError::Permanent(_)),
+        "{err}"
+    );
 }
 
 /// A crude stand-in pipeline (links from accounts that just joined are spam, a burst of joins is a
@@ -206,7 +290,12 @@ fn scorecard_grades_a_simple_pipeline() {
             ring_ids.push(truth.user_id.unwrap());
         }
         match &event {
-            Event::Joined { chat_id, user, date, .. } => {
+            Event::Joined {
+                chat_id,
+                user,
+                date,
+                ..
+            } => {
                 joined.insert(user.id, *date);
                 let joins = recent_joins.entry(*chat_id).or_default();
                 joins.push(*date);
@@ -236,7 +325,10 @@ fn scorecard_grades_a_simple_pipeline() {
     assert_eq!(s.true_positives + s.false_negatives, s.spam_messages);
     assert_eq!(s.flagged, s.true_positives + s.false_positives);
     assert!(s.precision.unwrap() > 0.8, "{report}");
-    assert!(s.recall.unwrap() > 0.3 && s.recall.unwrap() < 1.0, "{report}");
+    assert!(
+        s.recall.unwrap() > 0.3 && s.recall.unwrap() < 1.0,
+        "{report}"
+    );
     assert_eq!(report.raids.len(), 1);
     let latency = report.raids[0].alert_latency_s.unwrap();
     assert!((0..=60).contains(&latency), "alert latency {latency}");
@@ -245,7 +337,10 @@ fn scorecard_grades_a_simple_pipeline() {
     assert_eq!(report.clusters.precision, Some(1.0));
     assert_eq!(report.actions_by_kind["raid_alert"], 1);
     let text = report.to_string();
-    assert!(text.contains("precision") && text.contains("start → alert"), "{text}");
+    assert!(
+        text.contains("precision") && text.contains("start → alert"),
+        "{text}"
+    );
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
     assert_eq!(json["raids"][0]["alert_latency_s"], latency);
 }
@@ -261,7 +356,10 @@ fn scorecard_counts_legit_members_wrongly_acted_on() {
         if let Event::Message(m) = &event
             && acted < 3
         {
-            card.action(&action(ActionKind::Delete, m.chat_id, None, Some(m.id)), m.date);
+            card.action(
+                &action(ActionKind::Delete, m.chat_id, None, Some(m.id)),
+                m.date,
+            );
             acted += 1;
         }
     }

@@ -19,16 +19,24 @@ fn warn(chat_id: i64, n: u64) -> Action {
 
 #[test]
 fn failure_rate_is_honoured_and_deterministic() {
-    let config = FaultConfig { failure_rate: 0.2, ..FaultConfig::default() };
+    let config = FaultConfig {
+        failure_rate: 0.2,
+        ..FaultConfig::default()
+    };
     let outcomes = |seed| {
         let mut faults = Faults::new(config.clone(), 0, seed);
-        (0..5000).map(|i| faults.check(i).is_ok()).collect::<Vec<_>>()
+        (0..5000)
+            .map(|i| faults.check(i).is_ok())
+            .collect::<Vec<_>>()
     };
     let a = outcomes(11);
     assert_eq!(a, outcomes(11), "same seed, different faults");
     assert_ne!(a, outcomes(12));
     let failed = a.iter().filter(|ok| !**ok).count();
-    assert!((850..=1150).contains(&failed), "{failed} of 5000 failed at rate 0.2");
+    assert!(
+        (850..=1150).contains(&failed),
+        "{failed} of 5000 failed at rate 0.2"
+    );
     let mut faults = Faults::new(config, 0, 11);
     for i in 0..100 {
         if let Err(err) = faults.check(i) {
@@ -39,14 +47,28 @@ fn failure_rate_is_honoured_and_deterministic() {
 
 #[test]
 fn flood_wait_returns_its_duration_and_holds_until_it_passes() {
-    let config = FaultConfig { flood_wait_rate: 1.0, flood_wait_seconds: 45, ..FaultConfig::default() };
+    let config = FaultConfig {
+        flood_wait_rate: 1.0,
+        flood_wait_seconds: 45,
+        ..FaultConfig::default()
+    };
     let mut faults = Faults::new(config, 0, 1);
-    assert_eq!(faults.check(1000), Err(GatewayError::FloodWait { seconds: 45 }));
+    assert_eq!(
+        faults.check(1000),
+        Err(GatewayError::FloodWait { seconds: 45 })
+    );
     // Calls during the wait are told how long is left.
-    assert_eq!(faults.check(1030), Err(GatewayError::FloodWait { seconds: 15 }));
+    assert_eq!(
+        faults.check(1030),
+        Err(GatewayError::FloodWait { seconds: 15 })
+    );
     assert_eq!(faults.stats.flood_waits, 2);
 
-    let config = FaultConfig { flood_wait_rate: 0.1, flood_wait_seconds: 30, ..FaultConfig::default() };
+    let config = FaultConfig {
+        flood_wait_rate: 0.1,
+        flood_wait_seconds: 30,
+        ..FaultConfig::default()
+    };
     let mut faults = Faults::new(config, 0, 2);
     let mut now = 0;
     let mut ok = 0;
@@ -64,14 +86,20 @@ fn flood_wait_returns_its_duration_and_holds_until_it_passes() {
 #[test]
 fn disconnect_window_fails_every_call_transiently() {
     let config = FaultConfig {
-        disconnects: vec![Disconnect { at_minute: 10.0, seconds: 120 }],
+        disconnects: vec![Disconnect {
+            at_minute: 10.0,
+            seconds: 120,
+        }],
         ..FaultConfig::default()
     };
     let start = 1_000_000;
     let mut faults = Faults::new(config, start, 1);
     assert!(faults.check(start + 599).is_ok());
     for t in [start + 600, start + 650, start + 719] {
-        assert!(matches!(faults.check(t), Err(GatewayError::Transient(_))), "call at {t} went through");
+        assert!(
+            matches!(faults.check(t), Err(GatewayError::Transient(_))),
+            "call at {t} went through"
+        );
     }
     assert!(faults.check(start + 720).is_ok());
     assert_eq!(faults.stats.disconnected, 3);
@@ -87,7 +115,10 @@ fn retried_actions_are_all_applied_once_through_faults() {
         failure_rate: 0.3,
         flood_wait_rate: 0.05,
         flood_wait_seconds: 20,
-        disconnects: vec![Disconnect { at_minute: 1.0, seconds: 300 }],
+        disconnects: vec![Disconnect {
+            at_minute: 1.0,
+            seconds: 300,
+        }],
         ..FaultConfig::default()
     });
     let mut now = scenario.start();
@@ -109,10 +140,17 @@ fn retried_actions_are_all_applied_once_through_faults() {
             let _ = gateway.execute(&action, now);
         }
     }
-    let applied: Vec<String> = gateway.applied().into_iter().map(|a| a.action.idempotency_key).collect();
+    let applied: Vec<String> = gateway
+        .applied()
+        .into_iter()
+        .map(|a| a.action.idempotency_key)
+        .collect();
     assert_eq!(applied, acknowledged);
     let stats = gateway.fault_stats();
-    assert!(stats.transient > 30 && stats.disconnected > 0 && stats.flood_waits > 0, "{stats:?}");
+    assert!(
+        stats.transient > 30 && stats.disconnected > 0 && stats.flood_waits > 0,
+        "{stats:?}"
+    );
 }
 
 #[test]
@@ -131,5 +169,11 @@ disconnects = [{ at_minute = 3, seconds = 60 }]
 "#;
     let scenario = Scenario::parse(text, "f.toml").unwrap();
     assert_eq!(scenario.faults.flood_wait_seconds, 12);
-    assert_eq!(scenario.faults.disconnects, vec![Disconnect { at_minute: 3.0, seconds: 60 }]);
+    assert_eq!(
+        scenario.faults.disconnects,
+        vec![Disconnect {
+            at_minute: 3.0,
+            seconds: 60
+        }]
+    );
 }

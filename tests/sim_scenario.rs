@@ -17,7 +17,12 @@ accounts = 12
 
 fn invalid(text: &str) -> (String, usize, String, String) {
     match Scenario::parse(text, "my.toml").unwrap_err() {
-        ScenarioError::Invalid { file, line, key, message } => (file, line, key, message),
+        ScenarioError::Invalid {
+            file,
+            line,
+            key,
+            message,
+        } => (file, line, key, message),
         other => panic!("unexpected {other}"),
     }
 }
@@ -27,7 +32,11 @@ fn loads_builtins_by_name_and_user_files_by_path() {
     for name in Scenario::builtin_names() {
         let scenario = Scenario::load(name).unwrap();
         assert_eq!(scenario.origin, format!("builtin:{name}"));
-        assert!(Scenario::builtin_text(name).unwrap().contains("duration_minutes"));
+        assert!(
+            Scenario::builtin_text(name)
+                .unwrap()
+                .contains("duration_minutes")
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mine.toml");
@@ -35,9 +44,15 @@ fn loads_builtins_by_name_and_user_files_by_path() {
     let scenario = Scenario::load(path.to_str().unwrap()).unwrap();
     assert_eq!(scenario.name, "mine");
     assert_eq!(scenario.raids[0].join_window_seconds, 60, "defaults apply");
-    assert!(matches!(Scenario::load("nope"), Err(ScenarioError::Unknown { .. })));
+    assert!(matches!(
+        Scenario::load("nope"),
+        Err(ScenarioError::Unknown { .. })
+    ));
     let missing = dir.path().join("missing.toml");
-    assert!(matches!(Scenario::load(missing.to_str().unwrap()), Err(ScenarioError::Io { .. })));
+    assert!(matches!(
+        Scenario::load(missing.to_str().unwrap()),
+        Err(ScenarioError::Io { .. })
+    ));
 }
 
 #[test]
@@ -92,7 +107,14 @@ fn semantic_errors_name_line_and_key() {
 
 #[test]
 fn error_display_reads_file_line_key() {
-    let err = Scenario::parse(&GOOD.replace("accounts = 12", "accounts = -1"), "x/raid.toml").unwrap_err();
+    let err = Scenario::parse(
+        &GOOD.replace("accounts = 12", "accounts = -1"),
+        "x/raid.toml",
+    )
+    .unwrap_err();
     let text = err.to_string();
-    assert!(text.starts_with("x/raid.toml:11: `raids[0].accounts`:"), "{text}");
+    assert!(
+        text.starts_with("x/raid.toml:11: `raids[0].accounts`:"),
+        "{text}"
+    );
 }

@@ -205,14 +205,11 @@ fn slow_mode_spaces_each_users_messages() {
         .unwrap();
     let mut last = std::collections::HashMap::<UserId, i64>::new();
     for (event, _) in sim.by_ref() {
-        if let Some(user) = sender(&event) {
-            if let Some(prev) = last.insert(user, event.date()) {
-                assert!(
-                    event.date() - prev >= 120,
-                    "user {user} posted {} s apart",
-                    event.date() - prev
-                );
-            }
+        if let Some(user) = sender(&event)
+            && let Some(prev) = last.insert(user, event.date())
+        {
+            let gap = event.date() - prev;
+            assert!(gap >= 120, "user {user} posted {gap} s apart");
         }
     }
     assert!(

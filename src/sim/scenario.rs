@@ -536,10 +536,8 @@ fn locate_toml_error(
             missing
         } else if let Some((lhs, _)) = this_line.split_once('=') {
             lhs.trim().trim_matches('"').to_string()
-        } else if let Some(unknown) = backticked(message) {
-            unknown
         } else {
-            String::new()
+            backticked(message).unwrap_or_default()
         };
     let path = match (table.as_str(), index, key.is_empty()) {
         ("", _, _) => key,

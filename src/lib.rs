@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clusters;
 pub mod config;
 pub mod engine;
+pub mod import;
 pub mod logging;
 pub mod model;
 pub mod paths;

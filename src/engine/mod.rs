@@ -1,1 +1,424 @@
-//! engine
+//! The detection engine: for each message, how likely it is spam and why.
+//!
+//! Every check returns named [`Hit`]s with a weight (log-odds added to `base_logit`) and a one-line
+//! reason; [`combine`] turns hits into a [`Verdict`]. Text signals are learned by a logistic
+//! regression trained from the shipped samples plus moderator labels; behaviour, metadata, list and
+//! template signals use configured weights. See `normalize` for the one text normalisation.
+
+pub mod classifier;
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod known_spammers;
+pub mod normalize;
+pub mod signals;
+mod state;
+pub mod template;
+
+pub use config::{EngineConfig, KnownSpammersConfig, Weights};
+pub use data::TrainingSet;
+pub use known_spammers::{KnownSpammerEntry, KnownSpammers};
+pub use normalize::{Normalized, normalize, normalize_message};
+pub use signals::estimate_account_created;
+
+use crate::model::{Message, Person, Timestamp};
+use anyhow::Result;
+use classifier::{Features, Model};
+use linkify::{LinkFinder, LinkKind};
+use serde::{Deserialize, Serialize};
+use signals::{DENSE, DomainLists, StopPhrases, TextFacts};
+use std::borrow::Cow;
+use std::collections::HashSet;
+use template::TemplateIndex;
+
+/// A moderator's (or a dataset's) judgement of a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Label {
+    Spam,
+    Ham,
+}
+
+/// One piece of evidence: a named signal, its log-odds contribution and why it fired.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hit {
+    pub name: Cow<'static, str>,
+    pub weight: f32,
+    pub reason: String,
+}
+
+pub fn hit(name: &'static str, weight: f32, reason: String) -> Hit {
+    Hit {
+        name: Cow::Borrowed(name),
+        weight,
+        reason,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictClass {
+    Ham,
+    Review,
+    Spam,
+}
+
+impl VerdictClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictClass::Ham => "ham",
+            VerdictClass::Review => "review",
+            VerdictClass::Spam => "spam",
+        }
+    }
+}
+
+/// Score in [0, 1], class by the configured thresholds, and every hit (strongest first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub score: f32,
+    pub class: VerdictClass,
+    pub hits: Vec<Hit>,
+}
+
+impl Verdict {
+    /// Adds hits from other detectors (`raid`, `cluster`) and scores again.
+    pub fn with_extra_hits(self, extra: impl IntoIterator<Item = Hit>, cfg: &EngineConfig) -> Verdict {
+        let mut hits = self.hits;
+        hits.extend(extra);
+        combine(hits, cfg)
+    }
+
+    pub fn hit(&self, name: &str) -> Option<&Hit> {
+        self.hits.iter().find(|h| h.name == name)
+    }
+}
+
+/// score = sigmoid(base_logit + sum of hit weights); thresholds from the config.
+pub fn combine(mut hits: Vec<Hit>, cfg: &EngineConfig) -> Verdict {
+    let logit = cfg.base_logit + hits.iter().map(|h| h.weight).sum::<f32>();
+    let score = 1.0 / (1.0 + (-logit).exp());
+    let class = if score >= cfg.spam_threshold {
+        VerdictClass::Spam
+    } else if score >= cfg.review_threshold {
+        VerdictClass::Review
+    } else {
+        VerdictClass::Ham
+    };
+    hits.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+    Verdict { score, class, hits }
+}
+
+/// Hash of a normalised text, for duplicates and labels.
+fn text_hash(s: &str) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for &b in s.as_bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Everything the text checks need that does not change per message.
+struct Knowledge {
+    lists: DomainLists,
+    stop: StopPhrases,
+    finder: LinkFinder,
+    model: Model,
+    templates: TemplateIndex,
+    labelled_ham: HashSet<u64>,
+    spacing_min_run: u32,
+}
+
+pub struct Engine {
+    cfg: EngineConfig,
+    k: Knowledge,
+    state: state::State,
+    known: KnownSpammers,
+    /// Latest message date seen: the engine's notion of "now".
+    now: Option<Timestamp>,
+    scratch: Features,
+}
+
+fn link_finder() -> LinkFinder {
+    let mut finder = LinkFinder::new();
+    finder.url_must_have_scheme(false).kinds(&[LinkKind::Url]);
+    finder
+}
+
+fn excluded_tokens() -> HashSet<String> {
+    let mut set = HashSet::new();
+    for line in include_str!("../../assets/engine/exclude-tokens.txt").lines() {
+        for token in line.split(',') {
+            let t = token.trim().trim_matches('"').trim();
+            if !t.is_empty() {
+                set.insert(normalize(t).text);
+            }
+        }
+    }
+    set
+}
+
+impl Knowledge {
+    fn features(&self, raw: &str, norm: &Normalized, out: &mut Features) -> TextFacts {
+        let (dense, facts) = signals::text_signals(raw, norm, self.spacing_min_run, &self.lists, &self.stop, &self.finder);
+        classifier::extract(norm, dense, out);
+        facts
+    }
+}
+
+impl Engine {
+    /// Builds the engine and trains the classifier (deterministic; ~100 ms for the shipped set).
+    pub fn new(cfg: EngineConfig, training: TrainingSet) -> Result<Engine> {
+        if !(0.0..=1.0).contains(&cfg.review_threshold)
+            || !(0.0..=1.0).contains(&cfg.spam_threshold)
+            || cfg.review_threshold > cfg.spam_threshold
+        {
+            anyhow::bail!(
+                "engine: need 0 <= review_threshold ({}) <= spam_threshold ({}) <= 1",
+                cfg.review_threshold,
+                cfg.spam_threshold
+            );
+        }
+        let mut k = Knowledge {
+            lists: DomainLists::shipped(),
+            stop: StopPhrases::shipped(),
+            finder: link_finder(),
+            model: Model::train(&[]),
+            templates: TemplateIndex::new(excluded_tokens()),
+            labelled_ham: HashSet::new(),
+            spacing_min_run: cfg.spacing_min_run,
+        };
+        let mut samples = Vec::with_capacity(training.samples.len());
+        for (text, label) in &training.samples {
+            let norm = normalize(text);
+            let mut f = Features::default();
+            k.features(text, &norm, &mut f);
+            if *label == Label::Spam {
+                k.templates.add(&norm.text);
+            }
+            samples.push((f, *label == Label::Spam));
+        }
+        k.model = Model::train(&samples);
+        let known = KnownSpammers::start(&cfg.known_spammers);
+        Ok(Engine {
+            cfg,
+            k,
+            state: state::State::default(),
+            known,
+            now: None,
+            scratch: Features::default(),
+        })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// Full stateful check: windows per user and chat, content checks for a user's first N
+    /// messages and for every edit.
+    pub fn check(&mut self, msg: &Message) -> Verdict {
+        self.now = Some(self.now.map_or(msg.date, |n| n.max(msg.date)));
+        let raw = normalize::message_text(msg);
+        let norm = normalize(&raw);
+        let mut hits = Vec::new();
+        let seen = if msg.edited {
+            self.state.seen(msg.chat_id, msg.from.id)
+        } else {
+            self.state.record(
+                msg.chat_id,
+                msg.from.id,
+                msg.date,
+                text_hash(&norm.text),
+                norm.text.chars().count(),
+                &self.cfg,
+                &mut hits,
+            )
+        };
+        if msg.edited || seen <= self.cfg.first_messages {
+            content_hits(&self.k, &self.cfg, msg, &raw, &norm, &mut self.scratch, &mut hits);
+            signals::profile_hits(&msg.from, self.now, &self.cfg, &self.k.stop, &self.k.finder, &mut hits);
+        }
+        self.known_spammer_hit(msg, &mut hits);
+        combine(hits, &self.cfg)
+    }
+
+    /// A message judged as a new user's first one, leaving no trace in the state (what
+    /// `warden classify` and `warden eval` use).
+    pub fn check_stateless(&self, msg: &Message) -> Verdict {
+        let raw = normalize::message_text(msg);
+        let norm = normalize(&raw);
+        let mut hits = Vec::new();
+        let mut scratch = Features::default();
+        content_hits(&self.k, &self.cfg, msg, &raw, &norm, &mut scratch, &mut hits);
+        signals::profile_hits(&msg.from, self.now, &self.cfg, &self.k.stop, &self.k.finder, &mut hits);
+        self.known_spammer_hit(msg, &mut hits);
+        combine(hits, &self.cfg)
+    }
+
+    /// Just the text, as a new user's first message (`warden check TEXT`).
+    pub fn check_text(&self, text: &str) -> Verdict {
+        let msg = Message {
+            text: text.to_string(),
+            ..Message::default()
+        };
+        self.check_stateless(&msg)
+    }
+
+    fn known_spammer_hit(&self, msg: &Message, hits: &mut Vec<Hit>) {
+        if let Some(entry) = self.known.lookup(msg.from.id, msg.date)
+            && entry.listed
+        {
+            hits.push(hit(
+                "known_spammer",
+                self.cfg.weights.known_spammer,
+                format!("listed as a spammer by {} ({})", entry.source, entry.detail),
+            ));
+        }
+    }
+
+    /// Profile signals of a person (name, username, bio, estimated account age, photo, premium).
+    pub fn check_profile(&self, person: &Person) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        signals::profile_hits(person, self.now, &self.cfg, &self.k.stop, &self.k.finder, &mut hits);
+        if let Some(entry) = self.known.lookup(person.id, self.now.unwrap_or(0))
+            && entry.listed
+        {
+            hits.push(hit(
+                "known_spammer",
+                self.cfg.weights.known_spammer,
+                format!("listed as a spammer by {} ({})", entry.source, entry.detail),
+            ));
+        }
+        hits
+    }
+
+    /// A moderator's label, effective for the very next check: the classifier takes a few
+    /// gradient steps on it, spam joins the template index, ham is remembered exactly.
+    pub fn add_label(&mut self, text: &str, label: Label) {
+        let norm = normalize(text);
+        let mut f = Features::default();
+        self.k.features(text, &norm, &mut f);
+        self.k.model.learn(&f, label == Label::Spam);
+        let h = text_hash(&norm.text);
+        match label {
+            Label::Spam => {
+                self.k.templates.add(&norm.text);
+                self.k.labelled_ham.remove(&h);
+            }
+            Label::Ham => {
+                self.k.labelled_ham.insert(h);
+            }
+        }
+    }
+
+    /// Replaces the stop phrases (lines; `=phrase` must equal the whole message; `#` comments).
+    pub fn set_stop_phrases<S: AsRef<str>>(&mut self, phrases: impl IntoIterator<Item = S>) {
+        self.k.stop = StopPhrases::parse(phrases);
+    }
+
+    /// Users (per chat) whose windows are tracked.
+    pub fn user_state_count(&self) -> usize {
+        self.state.user_count()
+    }
+
+    /// Approximate bytes of the per-user state tables.
+    pub fn state_bytes(&self) -> usize {
+        self.state.approx_bytes()
+    }
+
+    /// Forgets idle users now (also done automatically as messages arrive).
+    pub fn prune(&mut self, now: Timestamp) {
+        self.state.prune(now, &self.cfg);
+    }
+
+    pub fn known_spammers(&self) -> &KnownSpammers {
+        &self.known
+    }
+
+    /// Learned weights of the text signals (for `warden eval` and docs).
+    pub fn signal_weights(&self) -> Vec<(&'static str, f32)> {
+        self.k.model.dense_weights().collect()
+    }
+}
+
+/// Text and metadata checks of one message.
+fn content_hits(
+    k: &Knowledge,
+    cfg: &EngineConfig,
+    msg: &Message,
+    raw: &str,
+    norm: &Normalized,
+    scratch: &mut Features,
+    hits: &mut Vec<Hit>,
+) {
+    let h = text_hash(&norm.text);
+    if k.stop.exact.contains(&norm.text) {
+        hits.push(hit(
+            "stop_phrase",
+            cfg.weights.exact_stop_phrase,
+            format!("the whole message is the stop phrase \"{}\"", norm.text),
+        ));
+    }
+    if !norm.text.is_empty() && k.labelled_ham.contains(&h) {
+        hits.push(hit(
+            "labelled_ham",
+            cfg.weights.labelled_ham,
+            "a moderator marked this exact text as not spam".into(),
+        ));
+    }
+    let facts = k.features(raw, norm, scratch);
+    if !norm.text.is_empty() {
+        let score = k.model.score(norm, scratch);
+        let text_weight = score.text_logit - cfg.base_logit;
+        let p = 1.0 / (1.0 + (-score.logit).exp());
+        let reason = if text_weight > 0.0 {
+            let words: Vec<String> = score
+                .top_words
+                .iter()
+                .flatten()
+                .map(|(w, _)| format!("\"{w}\""))
+                .collect();
+            if words.is_empty() {
+                format!("wording resembles known spam (classifier p={p:.2})")
+            } else {
+                format!(
+                    "wording resembles known spam: {} (classifier p={p:.2})",
+                    words.join(", ")
+                )
+            }
+        } else {
+            format!("wording resembles normal chat (classifier p={p:.2})")
+        };
+        hits.push(hit("classifier", text_weight, reason));
+        for (i, contribution) in score.dense.iter().enumerate() {
+            if *contribution > 0.01 {
+                hits.push(hit(
+                    DENSE[i].name,
+                    *contribution,
+                    signals::dense_reason(i, norm, &facts),
+                ));
+            }
+        }
+        if let Some(m) = k.templates.best_match(&norm.text, cfg.honeypot_max_distance) {
+            let preview: String = m.template.chars().take(40).collect();
+            hits.push(hit(
+                "honeypot",
+                cfg.weights.honeypot,
+                format!(
+                    "matches known spam \"{preview}...\" (edit distance {:.2})",
+                    m.distance
+                ),
+            ));
+        }
+    }
+    if let Some((domain, known)) = &facts.lookalike_domain {
+        hits.push(hit(
+            "lookalike_domain",
+            cfg.weights.lookalike_domain,
+            format!("{domain} imitates {known}"),
+        ));
+    }
+    signals::hidden_link_hits(msg, cfg, &k.finder, hits);
+    signals::metadata_hits(msg, norm, cfg, hits);
+}

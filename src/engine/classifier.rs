@@ -1,0 +1,244 @@
+//! Logistic regression over hashed word unigrams, word bigrams and character trigrams of the
+//! normalised text, plus the named text signals (links, emoji, lookalikes, ...) as dense features.
+//! Unlike tg-spam's naive Bayes over word presence it weighs evidence jointly, sees inside words
+//! (Russian inflection, obfuscated spellings) and learns how much each named signal is worth.
+//! Training is deterministic: fixed epochs, a fixed-seed shuffle, no threads.
+
+use super::normalize::Normalized;
+use super::signals::{DENSE, DenseValues};
+
+const DIM_BITS: u32 = 18;
+const DIM: usize = 1 << DIM_BITS;
+const EPOCHS: u32 = 16;
+const LEARNING_RATE: f32 = 0.4;
+const L2: f32 = 1e-5;
+/// Steps taken on a newly labelled text so it counts at once, without a full retrain.
+const LABEL_STEPS: u32 = 8;
+
+/// Hashed features of one text: bucket indices (repeats allowed) and the scale of each.
+#[derive(Debug, Clone, Default)]
+pub struct Features {
+    pub buckets: Vec<u32>,
+    pub scale: f32,
+    pub dense: DenseValues,
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    weights: Vec<f32>,
+    dense: [f32; DENSE.len()],
+    bias: f32,
+    /// Sample count and steps taken, for the learning-rate schedule of later label updates.
+    steps: u64,
+}
+
+/// The model's view of one text: total log-odds and where they came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Score<'a> {
+    pub logit: f32,
+    /// Bias plus the hashed text features.
+    pub text_logit: f32,
+    /// Contribution of each named dense signal.
+    pub dense: [f32; DENSE.len()],
+    /// Words that pushed most towards spam (for the reason).
+    pub top_words: [Option<(&'a str, f32)>; 3],
+}
+
+#[inline]
+fn mix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+#[inline]
+fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+#[inline]
+fn bucket(h: u64) -> u32 {
+    (mix(h) as u32) & (DIM as u32 - 1)
+}
+
+/// Word shape for numbers, so "350000" and "120000" share evidence.
+fn word_hash(token: &str) -> u64 {
+    if token.bytes().all(|b| b.is_ascii_digit()) {
+        hash_bytes(2, &[b'#', token.len().min(8) as u8])
+    } else {
+        hash_bytes(1, token.as_bytes())
+    }
+}
+
+/// Fills `out` with the hashed features of `norm` and the dense signal values.
+pub fn extract(norm: &Normalized, dense: DenseValues, out: &mut Features) {
+    out.buckets.clear();
+    out.dense = dense;
+    let mut prev: u64 = 0x9e37_79b9;
+    for token in norm.tokens() {
+        let wh = word_hash(token);
+        out.buckets.push(bucket(wh));
+        out.buckets.push(bucket(wh ^ prev.rotate_left(17) ^ 0x5bd1_e995));
+        prev = wh;
+        if token.as_bytes()[0].is_ascii_digit() {
+            continue;
+        }
+        // Character trigrams of "^token$".
+        let mut first = '^' as u64;
+        let mut second: Option<u64> = None;
+        for c in token.chars().chain(std::iter::once('$')) {
+            let c = c as u64;
+            if let Some(s) = second {
+                out.buckets
+                    .push(bucket((first << 42) ^ (s << 21) ^ c ^ 0x7f4a_7c15_0000_0000));
+                first = s;
+            }
+            second = Some(c);
+        }
+    }
+    out.scale = if out.buckets.is_empty() {
+        0.0
+    } else {
+        1.0 / (out.buckets.len() as f32).sqrt()
+    };
+}
+
+fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Deterministic xorshift for the training shuffle.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+impl Model {
+    /// Trains on labelled feature vectors (`true` = spam), classes weighted to balance.
+    pub fn train(samples: &[(Features, bool)]) -> Model {
+        let mut model = Model {
+            weights: vec![0.0; DIM],
+            dense: std::array::from_fn(|i| DENSE[i].floor),
+            bias: 0.0,
+            steps: 0,
+        };
+        let spam = samples.iter().filter(|(_, y)| *y).count().max(1) as f32;
+        let ham = (samples.len() as f32 - spam).max(1.0);
+        let total = spam + ham;
+        let (w_spam, w_ham) = (total / (2.0 * spam), total / (2.0 * ham));
+        let mut order: Vec<usize> = (0..samples.len()).collect();
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for epoch in 0..EPOCHS {
+            for i in (1..order.len()).rev() {
+                let j = (rng.next() % (i as u64 + 1)) as usize;
+                order.swap(i, j);
+            }
+            let rate = LEARNING_RATE / (1.0 + epoch as f32 * 0.5);
+            for &i in &order {
+                let (features, is_spam) = &samples[i];
+                let class_weight = if *is_spam { w_spam } else { w_ham };
+                model.step(features, *is_spam, rate * class_weight);
+            }
+        }
+        model.steps = samples.len() as u64 * EPOCHS as u64;
+        model
+    }
+
+    fn step(&mut self, f: &Features, is_spam: bool, rate: f32) {
+        let z = self.logit(f);
+        let gradient = sigmoid(z) - if is_spam { 1.0 } else { 0.0 };
+        for &b in &f.buckets {
+            let w = &mut self.weights[b as usize];
+            *w -= rate * (gradient * f.scale + L2 * *w);
+        }
+        for (k, value) in f.dense.iter().enumerate() {
+            if *value != 0.0 {
+                let w = &mut self.dense[k];
+                *w -= rate * (gradient * value + L2 * *w);
+                // Signals are evidence of spam, never of ham; some have a hand-set minimum.
+                *w = w.max(DENSE[k].floor);
+            }
+        }
+        self.bias -= rate * gradient * 0.1;
+    }
+
+    fn logit(&self, f: &Features) -> f32 {
+        let mut z = self.bias;
+        for &b in &f.buckets {
+            z += self.weights[b as usize] * f.scale;
+        }
+        for (k, value) in f.dense.iter().enumerate() {
+            z += self.dense[k] * value;
+        }
+        z
+    }
+
+    /// Applies one moderator label at once: a few steps on it until it is on the right side.
+    pub fn learn(&mut self, f: &Features, is_spam: bool) {
+        for _ in 0..LABEL_STEPS {
+            let z = self.logit(f);
+            if (is_spam && z > 2.0) || (!is_spam && z < -2.0) {
+                break;
+            }
+            self.step(f, is_spam, LEARNING_RATE);
+        }
+        self.steps += 1;
+    }
+
+    /// Scores one text; `norm` supplies the words for the reason.
+    pub fn score<'a>(&self, norm: &'a Normalized, f: &Features) -> Score<'a> {
+        let mut text_logit = self.bias;
+        for &b in &f.buckets {
+            text_logit += self.weights[b as usize] * f.scale;
+        }
+        let dense: [f32; DENSE.len()] = std::array::from_fn(|k| self.dense[k] * f.dense[k]);
+        let logit = text_logit + dense.iter().sum::<f32>();
+        let mut top_words: [Option<(&str, f32)>; 3] = [None; 3];
+        if logit > 0.0 {
+            for token in norm.tokens() {
+                let w = self.weights[bucket(word_hash(token)) as usize];
+                if w <= 0.0 || token.len() < 3 || top_words.iter().flatten().any(|(t, _)| *t == token) {
+                    continue;
+                }
+                let weakest = (0..3)
+                    .min_by(|&a, &b| {
+                        let wa = top_words[a].map_or(f32::MIN, |x| x.1);
+                        let wb = top_words[b].map_or(f32::MIN, |x| x.1);
+                        wa.total_cmp(&wb)
+                    })
+                    .unwrap_or(0);
+                if top_words[weakest].is_none_or(|(_, x)| x < w) {
+                    top_words[weakest] = Some((token, w));
+                }
+            }
+            top_words.sort_by(|a, b| {
+                b.map_or(f32::MIN, |x| x.1)
+                    .total_cmp(&a.map_or(f32::MIN, |x| x.1))
+            });
+        }
+        Score {
+            logit,
+            text_logit,
+            dense,
+            top_words,
+        }
+    }
+
+    /// Learned weight of each named dense signal, for reports.
+    pub fn dense_weights(&self) -> impl Iterator<Item = (&'static str, f32)> + '_ {
+        DENSE.iter().zip(self.dense.iter()).map(|(d, w)| (d.name, *w))
+    }
+}

@@ -1,0 +1,1 @@
+//! `warden check`, `warden classify`, `warden eval`.

@@ -1,0 +1,584 @@
+//! The one text normalisation of the program: the engine, clusters and the simulator all use it.
+//!
+//! Steps: NFKC (folds fullwidth and math-alphanumeric letters), invisible/format characters removed,
+//! lower case, diacritics folded (NFD minus combining marks, which also strips zalgo), then per word:
+//! a word mixing Latin and Cyrillic (or Greek) letters is a lookalike word and its minority letters are
+//! mapped to the majority script (UTS #39 confusable prototypes towards Latin, a small table towards
+//! Cyrillic) so "САSINO" becomes "casino" and "зaрaбoтoк" becomes "заработок". Letters of every
+//! Cyrillic alphabet (ў ґ є ї ђ џ қ ә ң ө ұ ү һ і) are Cyrillic, so real Ukrainian, Belarusian, Serbian
+//! and Kazakh words never count as mixed. Emoji are counted by grapheme and dropped from the words.
+
+use crate::model::{Entity, EntityKind, Message};
+use regex_syntax::hir::{Class, HirKind};
+use std::sync::OnceLock;
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::{decompose_canonical, is_combining_mark};
+use unicode_segmentation::UnicodeSegmentation;
+
+/// A normalised text and what normalisation noticed on the way.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Normalized {
+    /// Lower-case folded words (letters and digits) joined by single spaces; no punctuation, no emoji.
+    pub text: String,
+    /// Graphemes holding an Extended_Pictographic character, a flag or a keycap.
+    pub emoji: u32,
+    /// Visible characters of the original (not whitespace, not invisible, not combining marks).
+    pub visible: u32,
+    /// Letters and upper-case letters of the original.
+    pub letters: u32,
+    pub uppercase: u32,
+    /// Words mixing scripts (Latin with Cyrillic or Greek).
+    pub lookalike_words: u32,
+    /// The first such word as written, for the hit's reason.
+    pub lookalike_example: Option<String>,
+    /// Math-alphanumeric, fullwidth, circled or squared letters ("𝐟𝐫𝐞𝐞", "ｆｒｅｅ").
+    pub styled_letters: u32,
+    /// Invisible and format characters removed (zero-width spaces, direction overrides, ...).
+    pub invisible: u32,
+    /// Longest run of single-letter words ("w o r d"); runs of 4+ are joined back into one word.
+    pub longest_spaced_run: u32,
+}
+
+impl Normalized {
+    pub fn tokens(&self) -> impl Iterator<Item = &str> {
+        self.text.split(' ').filter(|t| !t.is_empty())
+    }
+}
+
+/// Sorted code point ranges of a Unicode property, taken from regex-syntax's tables.
+struct CharTable(Vec<(char, char)>);
+
+impl CharTable {
+    fn from_class(pattern: &str) -> CharTable {
+        let hir = regex_syntax::Parser::new()
+            .parse(pattern)
+            .expect("a valid Unicode property class");
+        match hir.kind() {
+            HirKind::Class(Class::Unicode(class)) => {
+                CharTable(class.ranges().iter().map(|r| (r.start(), r.end())).collect())
+            }
+            other => panic!("{pattern} is not a character class: {other:?}"),
+        }
+    }
+
+    fn contains(&self, c: char) -> bool {
+        self.0
+            .binary_search_by(|&(lo, hi)| {
+                if hi < c {
+                    std::cmp::Ordering::Less
+                } else if lo > c {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Equal
+                }
+            })
+            .is_ok()
+    }
+}
+
+fn pictographic() -> &'static CharTable {
+    static TABLE: OnceLock<CharTable> = OnceLock::new();
+    TABLE.get_or_init(|| CharTable::from_class(r"\p{Extended_Pictographic}"))
+}
+
+fn invisible_table() -> &'static CharTable {
+    static TABLE: OnceLock<CharTable> = OnceLock::new();
+    // Braille blank and Hangul fillers render as nothing and are favourite spam padding.
+    TABLE.get_or_init(|| {
+        CharTable::from_class(r"[\p{Default_Ignorable_Code_Point}\p{Cf}\x{2800}\x{3164}\x{FFA0}]")
+    })
+}
+
+/// True for an Extended_Pictographic character (emoji and pictographs, by the Unicode property).
+pub fn is_pictographic(c: char) -> bool {
+    // Nothing below U+203C except © and ® has the property; keeps Cyrillic and Latin text fast.
+    if c < '\u{203C}' {
+        return c == '\u{A9}' || c == '\u{AE}';
+    }
+    pictographic().contains(c)
+}
+
+/// True for characters that render as nothing: zero-width, direction overrides, fillers.
+pub fn is_invisible(c: char) -> bool {
+    if c < '\u{AD}' {
+        return false;
+    }
+    invisible_table().contains(c)
+}
+
+fn is_regional_indicator(c: char) -> bool {
+    ('\u{1F1E6}'..='\u{1F1FF}').contains(&c)
+}
+
+fn is_emoji_grapheme(g: &str) -> bool {
+    g.chars()
+        .any(|c| is_pictographic(c) || is_regional_indicator(c) || c == '\u{20E3}')
+}
+
+/// Letters that NFKC turns into plain ones: the "fancy font" trick.
+fn is_styled_letter(c: char) -> bool {
+    matches!(c,
+        '\u{1D400}'..='\u{1D7FF}'   // mathematical alphanumeric symbols
+        | '\u{FF10}'..='\u{FF19}'   // fullwidth digits
+        | '\u{FF21}'..='\u{FF3A}'   // fullwidth upper case
+        | '\u{FF41}'..='\u{FF5A}'   // fullwidth lower case
+        | '\u{24B6}'..='\u{24E9}'   // circled letters
+        | '\u{1F130}'..='\u{1F149}' // squared letters
+    )
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Other,
+    Latin,
+    Cyrillic,
+    Greek,
+}
+
+fn script_of(c: char) -> Script {
+    match c {
+        'a'..='z' | 'A'..='Z' | '\u{C0}'..='\u{24F}' | '\u{1E00}'..='\u{1EFF}' => Script::Latin,
+        '\u{400}'..='\u{52F}' | '\u{1C80}'..='\u{1C8F}' | '\u{A640}'..='\u{A69F}' => {
+            Script::Cyrillic
+        }
+        '\u{370}'..='\u{3FF}' | '\u{1F00}'..='\u{1FFF}' => Script::Greek,
+        _ => Script::Other,
+    }
+}
+
+/// Latin letters that pass for Cyrillic ones (lower case; upper-case look-alikes included: B/В, H/Н).
+fn latin_to_cyrillic(c: char) -> Option<char> {
+    Some(match c {
+        'a' => 'а',
+        'b' => 'в',
+        'c' => 'с',
+        'd' => 'ԁ',
+        'e' => 'е',
+        'h' => 'н',
+        'i' => 'і',
+        'j' => 'ј',
+        'k' => 'к',
+        'l' => 'ӏ',
+        'm' => 'м',
+        'n' => 'п',
+        'o' => 'о',
+        'p' => 'р',
+        'r' => 'г',
+        's' => 'ѕ',
+        't' => 'т',
+        'u' => 'и',
+        'x' => 'х',
+        'y' => 'у',
+        _ => return None,
+    })
+}
+
+fn cyrillic_to_latin(c: char) -> Option<char> {
+    Some(match c {
+        'а' => 'a',
+        'в' => 'b',
+        'с' => 'c',
+        'ԁ' => 'd',
+        'е' => 'e',
+        'н' => 'h',
+        'і' => 'i',
+        'ј' => 'j',
+        'к' => 'k',
+        'ӏ' => 'l',
+        'м' => 'm',
+        'п' => 'n',
+        'о' => 'o',
+        'р' => 'p',
+        'г' => 'r',
+        'ѕ' => 's',
+        'т' => 't',
+        'и' => 'u',
+        'х' => 'x',
+        'у' => 'y',
+        _ => return None,
+    })
+}
+
+/// Towards Latin, the UTS #39 confusable prototype when it is one ASCII letter.
+fn to_latin(c: char) -> Option<char> {
+    if let Some(l) = cyrillic_to_latin(c) {
+        return Some(l);
+    }
+    let mut buf = [0u8; 4];
+    let mut skeleton = unicode_security::skeleton(c.encode_utf8(&mut buf));
+    match (skeleton.next(), skeleton.next()) {
+        (Some(p), None) if p.is_ascii_alphabetic() => Some(p.to_ascii_lowercase()),
+        _ => None,
+    }
+}
+
+fn to_cyrillic(c: char) -> Option<char> {
+    match script_of(c) {
+        Script::Latin => latin_to_cyrillic(c),
+        Script::Greek => to_latin(c).and_then(latin_to_cyrillic),
+        _ => None,
+    }
+}
+
+/// Reused buffers for the current word.
+struct WordBuilder {
+    chars: Vec<char>,
+    latin: u32,
+    cyrillic: u32,
+    greek: u32,
+    letters: u32,
+    /// Byte offset in the original text where the word started (for the lookalike example).
+    raw_start: usize,
+}
+
+struct Builder {
+    out: Normalized,
+    word: WordBuilder,
+    /// Byte offset in `out.text` where the current run of single letters starts, and its length.
+    run_start: usize,
+    run_len: u32,
+}
+
+impl Builder {
+    fn push_char(&mut self, c: char) {
+        match script_of(c) {
+            Script::Latin => self.word.latin += 1,
+            Script::Cyrillic => self.word.cyrillic += 1,
+            Script::Greek => self.word.greek += 1,
+            Script::Other => {}
+        }
+        if c.is_alphabetic() {
+            self.word.letters += 1;
+        }
+        self.word.chars.push(c);
+    }
+
+    fn end_word(&mut self, raw: &str, raw_end: usize) {
+        if self.word.chars.is_empty() {
+            return;
+        }
+        let w = &mut self.word;
+        let scripts = (w.latin > 0) as u32 + (w.cyrillic > 0) as u32 + (w.greek > 0) as u32;
+        if scripts > 1 {
+            self.out.lookalike_words += 1;
+            if self.out.lookalike_example.is_none() {
+                let example = raw.get(w.raw_start..raw_end).unwrap_or("").trim();
+                self.out.lookalike_example = Some(example.chars().take(40).collect());
+            }
+            // The script whose letters all have a counterpart is the impostor; else the majority.
+            let (mut latin_stuck, mut cyrillic_stuck) = (0u32, 0u32);
+            for &c in &w.chars {
+                match script_of(c) {
+                    Script::Latin => latin_stuck += latin_to_cyrillic(c).is_none() as u32,
+                    Script::Cyrillic => cyrillic_stuck += to_latin(c).is_none() as u32,
+                    _ => {}
+                }
+            }
+            let to_cyr = match (latin_stuck, cyrillic_stuck) {
+                (0, 1..) => true,
+                (1.., 0) => false,
+                _ => w.cyrillic >= w.latin + w.greek,
+            };
+            for c in w.chars.iter_mut() {
+                let mapped = if to_cyr {
+                    if script_of(*c) == Script::Cyrillic {
+                        None
+                    } else {
+                        to_cyrillic(*c)
+                    }
+                } else if matches!(script_of(*c), Script::Cyrillic | Script::Greek) {
+                    to_latin(*c)
+                } else {
+                    None
+                };
+                if let Some(m) = mapped {
+                    *c = m;
+                }
+            }
+        }
+        let single_letter = w.chars.len() == 1 && w.letters == 1;
+        if !single_letter {
+            self.close_run();
+        }
+        if !self.out.text.is_empty() {
+            self.out.text.push(' ');
+        }
+        if single_letter {
+            if self.run_len == 0 {
+                self.run_start = self.out.text.len();
+            }
+            self.run_len += 1;
+        }
+        let w = &mut self.word;
+        self.out.text.extend(w.chars.iter());
+        w.chars.clear();
+        w.latin = 0;
+        w.cyrillic = 0;
+        w.greek = 0;
+        w.letters = 0;
+    }
+
+    /// A run of 4+ single letters is a split word: join it back ("з а р а б о т о к" → "заработок").
+    fn close_run(&mut self) {
+        if self.run_len > self.out.longest_spaced_run {
+            self.out.longest_spaced_run = self.run_len;
+        }
+        if self.run_len >= 4 {
+            let joined: String = self.out.text[self.run_start..]
+                .chars()
+                .filter(|&c| c != ' ')
+                .collect();
+            self.out.text.truncate(self.run_start);
+            self.out.text.push_str(&joined);
+        }
+        self.run_len = 0;
+    }
+}
+
+/// Normalises one text. Never panics, whatever the input (property-tested).
+pub fn normalize(raw: &str) -> Normalized {
+    let mut b = Builder {
+        out: Normalized {
+            text: String::with_capacity(raw.len()),
+            ..Normalized::default()
+        },
+        word: WordBuilder {
+            chars: Vec::with_capacity(32),
+            latin: 0,
+            cyrillic: 0,
+            greek: 0,
+            letters: 0,
+            raw_start: 0,
+        },
+        run_start: 0,
+        run_len: 0,
+    };
+
+    // Pass 1 over the original: what NFKC and case folding would hide.
+    let mut maybe_emoji = false;
+    for c in raw.chars() {
+        if c.is_ascii() {
+            if c.is_ascii_alphabetic() {
+                b.out.letters += 1;
+                b.out.uppercase += c.is_ascii_uppercase() as u32;
+            }
+            if !c.is_ascii_whitespace() {
+                b.out.visible += 1;
+            }
+            continue;
+        }
+        if is_invisible(c) {
+            // Joiners, variation selectors and tags are parts of emoji, not hiding tricks.
+            let emoji_part = matches!(c, '\u{200D}' | '\u{FE0E}' | '\u{FE0F}' | '\u{E0020}'..='\u{E007F}');
+            b.out.invisible += !emoji_part as u32;
+            continue;
+        }
+        if c.is_alphabetic() {
+            b.out.letters += 1;
+            b.out.uppercase += c.is_uppercase() as u32;
+        }
+        if is_styled_letter(c) {
+            b.out.styled_letters += 1;
+        }
+        if is_pictographic(c) || is_regional_indicator(c) || c == '\u{20E3}' {
+            maybe_emoji = true;
+        }
+        if !c.is_whitespace() && !is_combining_mark(c) {
+            b.out.visible += 1;
+        }
+    }
+    if maybe_emoji {
+        b.out.emoji = raw.graphemes(true).filter(|g| is_emoji_grapheme(g)).count() as u32;
+    }
+
+    // Pass 2: words. NFKC only when the text is not already NFKC (the quick check is cheap).
+    let ascii = raw.is_ascii();
+    let nfkc_needed =
+        !ascii && unicode_normalization::is_nfkc_quick(raw.chars()) != unicode_normalization::IsNormalized::Yes;
+    if nfkc_needed {
+        // Offsets into the NFKC text would not match the original; examples use the NFKC text.
+        let folded: String = raw.nfkc().collect();
+        words(&mut b, &folded);
+    } else {
+        words(&mut b, raw);
+    }
+    b.close_run();
+    b.out
+}
+
+fn words(b: &mut Builder, text: &str) {
+    let mut in_word = false;
+    for (i, c) in text.char_indices() {
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                if !in_word {
+                    b.word.raw_start = i;
+                    in_word = true;
+                }
+                b.push_char(c.to_ascii_lowercase());
+            } else if in_word {
+                b.end_word(text, i);
+                in_word = false;
+            }
+            continue;
+        }
+        if is_invisible(c) {
+            continue; // zero-width characters inside a word keep the word whole
+        }
+        if is_combining_mark(c) {
+            continue; // diacritics and zalgo
+        }
+        if !c.is_alphanumeric() {
+            if in_word {
+                b.end_word(text, i);
+                in_word = false;
+            }
+            continue;
+        }
+        if !in_word {
+            b.word.raw_start = i;
+            in_word = true;
+        }
+        for lower in c.to_lowercase() {
+            decompose_canonical(lower, |d| {
+                if !is_combining_mark(d) {
+                    b.push_char(d);
+                }
+            });
+        }
+    }
+    if in_word {
+        b.end_word(text, text.len());
+    }
+}
+
+/// The text of a message as the checks see it: the text plus the targets of hidden links.
+pub fn message_text(msg: &Message) -> std::borrow::Cow<'_, str> {
+    let hidden: Vec<&str> = msg
+        .entities
+        .iter()
+        .filter(|e| e.kind == EntityKind::TextUrl)
+        .filter_map(|e| e.url.as_deref())
+        .collect();
+    if hidden.is_empty() {
+        return std::borrow::Cow::Borrowed(&msg.text);
+    }
+    let mut text = msg.text.clone();
+    for url in hidden {
+        text.push(' ');
+        text.push_str(url);
+    }
+    std::borrow::Cow::Owned(text)
+}
+
+/// Normalises a message's text with its hidden link targets joined in.
+pub fn normalize_message(msg: &Message) -> Normalized {
+    normalize(&message_text(msg))
+}
+
+/// The text an entity covers. Telegram counts in UTF-16 code units; offsets past the end give
+/// `None`, an offset inside a surrogate pair starts at that character, lengths are clamped.
+pub fn entity_text<'a>(text: &'a str, entity: &Entity) -> Option<&'a str> {
+    utf16_slice(text, entity.offset as usize, entity.length as usize)
+}
+
+pub fn utf16_slice(text: &str, offset: usize, length: usize) -> Option<&str> {
+    let end_unit = offset.saturating_add(length);
+    let mut unit = 0usize;
+    let mut start = None;
+    let mut end = text.len();
+    for (i, c) in text.char_indices() {
+        let next = unit + c.len_utf16();
+        if start.is_none() && next > offset {
+            start = Some(i);
+        }
+        if unit >= end_unit {
+            end = i;
+            break;
+        }
+        unit = next;
+    }
+    let start = start?;
+    text.get(start..end.max(start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mixed_alphabets_fold_to_one_word() {
+        let n = normalize("САSINO бонус");
+        assert_eq!(n.text, "casino бонус");
+        assert_eq!(n.lookalike_words, 1);
+        assert_eq!(n.lookalike_example.as_deref(), Some("САSINO"));
+        let n = normalize("зaрaбoтoк в сети");
+        assert_eq!(n.text, "заработок в сети");
+        assert_eq!(n.lookalike_words, 1);
+    }
+
+    #[test]
+    fn cyrillic_letters_inside_latin_words_are_found() {
+        let n = normalize("Free bitсоin now");
+        assert_eq!(n.text, "free bitcoin now");
+        assert_eq!(n.lookalike_words, 1);
+    }
+
+    #[test]
+    fn real_words_of_cyrillic_alphabets_are_not_lookalikes() {
+        let texts = [
+            "Привіт, як справи? Їжак ґанок єдність",  // Ukrainian
+            "Добры дзень, ўсё добра, дзякуй",         // Belarusian
+            "Ђак џеп љубав њега ћерка јесте",         // Serbian
+            "Қазақстан әже өмір ұлт үй һәм ңғ",       // Kazakh
+            "ўсё і ў ґ є ї ђ џ қ ә ң ө ұ ү һ",
+        ];
+        for text in texts {
+            let n = normalize(text);
+            assert_eq!(n.lookalike_words, 0, "{text} -> {n:?}");
+            assert_eq!(n.styled_letters, 0, "{text}");
+        }
+    }
+
+    #[test]
+    fn styled_letters_and_fullwidth_fold_and_are_counted() {
+        let n = normalize("𝐟𝐫𝐞𝐞 ｍｏｎｅｙ");
+        assert_eq!(n.text, "free money");
+        assert_eq!(n.styled_letters, 9);
+    }
+
+    #[test]
+    fn invisible_characters_and_diacritics_go() {
+        let n = normalize("fr\u{200B}ee m\u{301}o\u{302}ney \u{202E}café");
+        assert_eq!(n.text, "free money cafe");
+        assert_eq!(n.invisible, 2);
+    }
+
+    #[test]
+    fn emoji_are_counted_by_grapheme_and_dropped_from_words() {
+        let n = normalize("hi 👍🏽 👨‍👩‍👧 🇺🇦 1️⃣ ok ✅");
+        assert_eq!(n.emoji, 5);
+        assert_eq!(n.text, "hi 1 ok");
+        assert_eq!(normalize("© 2024 plain").emoji, 1);
+        assert_eq!(normalize("просто текст").emoji, 0);
+    }
+
+    #[test]
+    fn split_words_are_joined() {
+        let n = normalize("з а р а б о т о к онлайн");
+        assert_eq!(n.text, "заработок онлайн");
+        assert_eq!(n.longest_spaced_run, 9);
+        assert_eq!(normalize("я и ты").longest_spaced_run, 2);
+    }
+
+    #[test]
+    fn utf16_slices_cope_with_bad_offsets() {
+        let text = "a😀b";
+        assert_eq!(utf16_slice(text, 0, 1), Some("a"));
+        assert_eq!(utf16_slice(text, 1, 2), Some("😀"));
+        assert_eq!(utf16_slice(text, 2, 1), Some("😀")); // inside the surrogate pair
+        assert_eq!(utf16_slice(text, 3, 100), Some("b"));
+        assert_eq!(utf16_slice(text, 4, 1), None);
+        assert_eq!(utf16_slice(text, u32::MAX as usize, u32::MAX as usize), None);
+    }
+}

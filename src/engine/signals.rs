@@ -1,0 +1,535 @@
+//! Content, metadata and profile signals. Text signals are dense features of the classifier (it
+//! learns their weights); signals the training texts cannot show use the configured weights.
+
+use super::config::EngineConfig;
+use super::normalize::{Normalized, entity_text, normalize};
+use super::{Hit, hit};
+use crate::model::{EntityKind, MediaKind, Message, Person, Timestamp, UserId};
+use linkify::{LinkFinder, LinkKind};
+use std::collections::HashSet;
+
+/// A named text signal fed to the classifier; `floor` is the least weight training may give it.
+pub struct DenseDef {
+    pub name: &'static str,
+    pub floor: f32,
+}
+
+pub const DENSE: [DenseDef; 16] = [
+    DenseDef { name: "links", floor: 0.0 },
+    DenseDef { name: "tg_link", floor: 0.0 },
+    DenseDef { name: "invite_link", floor: 0.5 },
+    DenseDef { name: "shortener", floor: 0.5 },
+    DenseDef { name: "suspicious_tld", floor: 0.5 },
+    DenseDef { name: "link_only", floor: 0.0 },
+    DenseDef { name: "mention", floor: 0.0 },
+    DenseDef { name: "bot_mention", floor: 0.5 },
+    DenseDef { name: "emoji", floor: 0.0 },
+    DenseDef { name: "lookalike", floor: 1.5 },
+    DenseDef { name: "styled_text", floor: 1.0 },
+    DenseDef { name: "spacing", floor: 1.0 },
+    DenseDef { name: "stop_phrase", floor: 1.0 },
+    DenseDef { name: "caps", floor: 0.0 },
+    DenseDef { name: "money", floor: 0.0 },
+    DenseDef { name: "invisible", floor: 1.0 },
+];
+
+pub type DenseValues = [f32; DENSE.len()];
+
+const LINKS: usize = 0;
+const TG_LINK: usize = 1;
+const INVITE_LINK: usize = 2;
+const SHORTENER: usize = 3;
+const SUSPICIOUS_TLD: usize = 4;
+const LINK_ONLY: usize = 5;
+const MENTION: usize = 6;
+const BOT_MENTION: usize = 7;
+const EMOJI: usize = 8;
+const LOOKALIKE: usize = 9;
+const STYLED: usize = 10;
+const SPACING: usize = 11;
+const STOP_PHRASE: usize = 12;
+const CAPS: usize = 13;
+const MONEY: usize = 14;
+const INVISIBLE: usize = 15;
+
+/// Domain lists shipped in assets/engine.
+#[derive(Debug, Clone, Default)]
+pub struct DomainLists {
+    pub shorteners: HashSet<String>,
+    pub suspicious_tlds: HashSet<String>,
+    /// Well-known domains with their UTS #39 skeletons.
+    pub well_known: Vec<(String, String)>,
+}
+
+fn list_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+fn skeleton(s: &str) -> String {
+    unicode_security::skeleton(s).collect()
+}
+
+impl DomainLists {
+    pub fn shipped() -> DomainLists {
+        DomainLists {
+            shorteners: list_lines(include_str!("../../assets/engine/shorteners.txt"))
+                .map(str::to_lowercase)
+                .collect(),
+            suspicious_tlds: list_lines(include_str!("../../assets/engine/suspicious-tlds.txt"))
+                .map(str::to_lowercase)
+                .collect(),
+            well_known: list_lines(include_str!("../../assets/engine/well-known-domains.txt"))
+                .map(|d| (d.to_lowercase(), skeleton(&d.to_lowercase())))
+                .collect(),
+        }
+    }
+
+    /// The well-known domain `domain` imitates, if any.
+    pub fn imitated(&self, domain: &str) -> Option<&str> {
+        let domain_skeleton = skeleton(domain);
+        let (name, _) = domain.rsplit_once('.')?;
+        let name = name.rsplit('.').next().unwrap_or(name);
+        for (known, _) in &self.well_known {
+            if domain == known || domain.ends_with(&format!(".{known}")) {
+                return None;
+            }
+        }
+        for (known, known_skeleton) in &self.well_known {
+            let known_name = known.rsplit_once('.').map_or(known.as_str(), |(n, _)| n);
+            let close = known.len() >= 6 && strsim::levenshtein(domain, known) <= 2;
+            let same_look = domain_skeleton == *known_skeleton;
+            let brand_inside = known_name.len() >= 5 && name != known_name && name.contains(known_name);
+            if close || same_look || brand_inside {
+                return Some(known);
+            }
+        }
+        None
+    }
+}
+
+/// Stop phrases, normalised: substrings, and `=phrase` entries that must equal the whole text.
+#[derive(Debug, Clone, Default)]
+pub struct StopPhrases {
+    pub contains: Vec<String>,
+    pub exact: HashSet<String>,
+}
+
+impl StopPhrases {
+    pub fn parse<S: AsRef<str>>(lines: impl IntoIterator<Item = S>) -> StopPhrases {
+        let mut phrases = StopPhrases::default();
+        for line in lines {
+            let line = line.as_ref().trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            match line.strip_prefix('=') {
+                Some(exact) => {
+                    let n = normalize(exact).text;
+                    if !n.is_empty() {
+                        phrases.exact.insert(n);
+                    }
+                }
+                None => {
+                    let n = normalize(line).text;
+                    if !n.is_empty() && !phrases.contains.contains(&n) {
+                        phrases.contains.push(n);
+                    }
+                }
+            }
+        }
+        phrases
+    }
+
+    pub fn shipped() -> StopPhrases {
+        StopPhrases::parse(include_str!("../../assets/stop-phrases.txt").lines())
+    }
+
+    pub fn find(&self, normalized: &str) -> Option<&str> {
+        self.contains
+            .iter()
+            .find(|p| normalized.contains(p.as_str()))
+            .map(String::as_str)
+    }
+}
+
+/// What the text checks found, kept for the reasons.
+#[derive(Debug, Clone, Default)]
+pub struct TextFacts {
+    pub links: u32,
+    pub first_domain: Option<String>,
+    pub tg_links: u32,
+    pub invite: Option<String>,
+    pub shortener: Option<String>,
+    pub suspicious_tld: Option<String>,
+    pub lookalike_domain: Option<(String, String)>,
+    pub mentions: u32,
+    pub bot_mention: Option<String>,
+    pub stop_phrase: Option<String>,
+    pub money: bool,
+    pub words_outside_links: u32,
+}
+
+fn domain_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or("")
+        .rsplit('@')
+        .next()
+        .unwrap_or("");
+    let host = host.split(':').next().unwrap_or("").trim_end_matches('.');
+    let host = host.to_lowercase();
+    host.strip_prefix("www.").map(str::to_string).unwrap_or(host)
+}
+
+fn is_money_word(t: &str) -> bool {
+    matches!(
+        t,
+        "usdt" | "usd" | "btc" | "eth" | "ton" | "руб" | "рублей" | "рубля" | "р" | "долларов"
+            | "баксов" | "евро" | "грн" | "тенге" | "eur" | "dollars" | "k" | "к" | "тыс" | "тысяч"
+    )
+}
+
+/// Text signals of one (hidden-link-joined) text: dense values for the classifier and the facts.
+pub fn text_signals(
+    raw: &str,
+    norm: &Normalized,
+    spacing_min_run: u32,
+    lists: &DomainLists,
+    stop: &StopPhrases,
+    finder: &LinkFinder,
+) -> (DenseValues, TextFacts) {
+    let mut v: DenseValues = [0.0; DENSE.len()];
+    let mut f = TextFacts::default();
+    let mut link_bytes = 0usize;
+    if raw.contains('.') {
+        for link in finder.links(raw) {
+            if *link.kind() != LinkKind::Url {
+                continue;
+            }
+            let url = link.as_str();
+            link_bytes += url.len();
+            let domain = domain_of(url);
+            if domain.is_empty() {
+                continue;
+            }
+            f.links += 1;
+            let lower = url.to_lowercase();
+            if matches!(domain.as_str(), "t.me" | "telegram.me" | "telegram.dog") {
+                f.tg_links += 1;
+                let path = lower.split_once(domain.as_str()).map_or("", |(_, p)| p);
+                if f.invite.is_none() && (path.starts_with("/+") || path.starts_with("/joinchat")) {
+                    f.invite = Some(url.to_string());
+                }
+            }
+            if f.shortener.is_none() && lists.shorteners.contains(&domain) {
+                f.shortener = Some(domain.clone());
+            }
+            if f.suspicious_tld.is_none()
+                && let Some((_, tld)) = domain.rsplit_once('.')
+                && lists.suspicious_tlds.contains(tld)
+            {
+                f.suspicious_tld = Some(domain.clone());
+            }
+            if f.lookalike_domain.is_none()
+                && let Some(known) = lists.imitated(&domain)
+            {
+                f.lookalike_domain = Some((domain.clone(), known.to_string()));
+            }
+            if f.first_domain.is_none() {
+                f.first_domain = Some(domain);
+            }
+        }
+    }
+    // @mentions: Telegram usernames are 5-32 of [A-Za-z0-9_], not part of an e-mail address.
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while let Some(at) = raw[i..].find('@').map(|p| p + i) {
+        let start = at + 1;
+        let end = bytes[start..]
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+            .map_or(bytes.len(), |p| start + p);
+        let preceded_by_word = at > 0 && (bytes[at - 1].is_ascii_alphanumeric());
+        if !preceded_by_word && (5..=32).contains(&(end - start)) {
+            f.mentions += 1;
+            let name = &raw[start..end];
+            if f.bot_mention.is_none() && name.to_ascii_lowercase().ends_with("bot") {
+                f.bot_mention = Some(name.to_string());
+            }
+        }
+        i = end.max(start);
+    }
+    f.stop_phrase = stop.find(&norm.text).map(str::to_string);
+    let mut prev_number = false;
+    for t in norm.tokens() {
+        let number = t.as_bytes()[0].is_ascii_digit();
+        if (prev_number && is_money_word(t)) || (number && f.money) {
+            f.money = true;
+        }
+        prev_number = number;
+    }
+    if !f.money {
+        f.money = raw.contains(['$', '€', '₽', '£', '₴', '₸', '₿']) && raw.bytes().any(|b| b.is_ascii_digit());
+    }
+    let link_letters = raw.len().saturating_sub(link_bytes);
+    f.words_outside_links = if f.links > 0 {
+        raw.split_whitespace()
+            .filter(|w| !w.contains('.') && w.chars().any(char::is_alphabetic))
+            .count() as u32
+    } else {
+        link_letters as u32
+    };
+
+    v[LINKS] = f.links.min(4) as f32 / 2.0;
+    v[TG_LINK] = (f.tg_links > 0) as u8 as f32;
+    v[INVITE_LINK] = f.invite.is_some() as u8 as f32;
+    v[SHORTENER] = f.shortener.is_some() as u8 as f32;
+    v[SUSPICIOUS_TLD] = f.suspicious_tld.is_some() as u8 as f32;
+    v[LINK_ONLY] = (f.links > 0 && f.words_outside_links < 3) as u8 as f32;
+    v[MENTION] = f.mentions.min(3) as f32 / 3.0;
+    v[BOT_MENTION] = f.bot_mention.is_some() as u8 as f32;
+    v[EMOJI] = if norm.emoji >= 3 {
+        (norm.emoji.min(12) as f32 / 12.0)
+            .max((norm.emoji as f32 / norm.visible.max(1) as f32 * 4.0).min(1.0))
+    } else {
+        0.0
+    };
+    v[LOOKALIKE] = match norm.lookalike_words {
+        0 => 0.0,
+        1 => 1.0,
+        2 => 1.5,
+        _ => 2.0,
+    };
+    v[STYLED] = (norm.styled_letters >= 3) as u8 as f32;
+    v[SPACING] = (norm.longest_spaced_run >= spacing_min_run) as u8 as f32;
+    v[STOP_PHRASE] = f.stop_phrase.is_some() as u8 as f32;
+    v[CAPS] = (norm.letters >= 20 && norm.uppercase * 10 >= norm.letters * 6) as u8 as f32;
+    v[MONEY] = f.money as u8 as f32;
+    v[INVISIBLE] = (norm.invisible > 0) as u8 as f32;
+    (v, f)
+}
+
+/// One-line reason of a dense signal that fired.
+pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts) -> String {
+    match k {
+        LINKS => match &f.first_domain {
+            Some(d) if f.links > 1 => format!("{} links ({d}, ...)", f.links),
+            Some(d) => format!("a link to {d}"),
+            None => format!("{} links", f.links),
+        },
+        TG_LINK => format!("{} Telegram link(s) (t.me)", f.tg_links),
+        INVITE_LINK => format!(
+            "private invite link {}",
+            f.invite.as_deref().unwrap_or("")
+        ),
+        SHORTENER => format!(
+            "link shortener {} hides the target",
+            f.shortener.as_deref().unwrap_or("")
+        ),
+        SUSPICIOUS_TLD => format!(
+            "link to a cheap throw-away domain {}",
+            f.suspicious_tld.as_deref().unwrap_or("")
+        ),
+        LINK_ONLY => "the message is little more than a link".to_string(),
+        MENTION => format!("mentions {} account(s) or channel(s)", f.mentions),
+        BOT_MENTION => format!("points to a bot @{}", f.bot_mention.as_deref().unwrap_or("")),
+        EMOJI => format!("{} emoji in {} visible characters", norm.emoji, norm.visible),
+        LOOKALIKE => format!(
+            "{} word(s) mix alphabets to dodge filters, e.g. \"{}\"",
+            norm.lookalike_words,
+            norm.lookalike_example.as_deref().unwrap_or("")
+        ),
+        STYLED => format!(
+            "{} letters in a fancy font (math/fullwidth/circled)",
+            norm.styled_letters
+        ),
+        SPACING => format!(
+            "{} letters spaced apart (\"w o r d\")",
+            norm.longest_spaced_run
+        ),
+        STOP_PHRASE => format!(
+            "contains stop phrase \"{}\"",
+            f.stop_phrase.as_deref().unwrap_or("")
+        ),
+        CAPS => "mostly capital letters".to_string(),
+        MONEY => "talks money (amounts, currencies)".to_string(),
+        INVISIBLE => format!("{} invisible characters hidden in the text", norm.invisible),
+        _ => String::new(),
+    }
+}
+
+/// Hidden links whose anchor shows one address and leads to another.
+pub fn hidden_link_hits(msg: &Message, cfg: &EngineConfig, finder: &LinkFinder, hits: &mut Vec<Hit>) {
+    for e in &msg.entities {
+        if e.kind != EntityKind::TextUrl {
+            continue;
+        }
+        let (Some(url), Some(anchor)) = (e.url.as_deref(), entity_text(&msg.text, e)) else {
+            continue;
+        };
+        let target = domain_of(url);
+        let shown = finder
+            .links(anchor)
+            .find(|l| *l.kind() == LinkKind::Url)
+            .map(|l| domain_of(l.as_str()));
+        if let Some(shown) = shown
+            && !shown.is_empty()
+            && shown != target
+        {
+            hits.push(hit(
+                "hidden_link",
+                cfg.weights.hidden_link,
+                format!("link text shows {shown} but leads to {target}"),
+            ));
+            return;
+        }
+    }
+}
+
+/// Metadata signals: the shape of the message rather than its words.
+pub fn metadata_hits(msg: &Message, norm: &Normalized, cfg: &EngineConfig, hits: &mut Vec<Hit>) {
+    let w = &cfg.weights;
+    if !msg.buttons.is_empty() {
+        let with_links = msg.buttons.iter().filter(|b| b.url.is_some()).count();
+        hits.push(hit(
+            "buttons",
+            w.buttons,
+            format!("{} inline button(s), {with_links} with links", msg.buttons.len()),
+        ));
+    }
+    if let Some(fwd) = &msg.forward
+        && fwd.from_channel
+    {
+        let from = fwd.from_name.as_deref().unwrap_or("a channel");
+        hits.push(hit(
+            "forwarded_channel",
+            w.forwarded_channel,
+            format!("forwarded from channel {from}"),
+        ));
+    }
+    if let Some(chat) = &msg.sender_chat
+        && chat.id != msg.chat_id
+    {
+        hits.push(hit(
+            "sender_chat",
+            w.sender_chat,
+            format!("posted as channel \"{}\"", chat.title),
+        ));
+    }
+    let no_text = norm.text.is_empty();
+    match msg.media {
+        MediaKind::Contact => hits.push(hit("contact", w.contact, "shares a contact card".into())),
+        MediaKind::Story => hits.push(hit("story", w.story, "forwards a story".into())),
+        MediaKind::Giveaway => hits.push(hit("giveaway", w.giveaway, "a giveaway post".into())),
+        MediaKind::Photo | MediaKind::Video | MediaKind::Document if no_text => hits.push(hit(
+            "media_without_text",
+            w.media_without_text,
+            format!("{:?} without any text", msg.media).to_lowercase(),
+        )),
+        _ => {}
+    }
+    if msg.reply_to_other_chat {
+        hits.push(hit(
+            "reply_other_chat",
+            w.reply_other_chat,
+            "replies to a message from another chat".into(),
+        ));
+    }
+}
+
+/// Approximate account creation time from a user id. Telegram hands out ids roughly in order;
+/// these anchors (id, unix time) come from public observations of registration dates. Between
+/// anchors the date is interpolated linearly; error is about ±3 months before 2021 and ±1-2 months
+/// since (ids jumped to 5e9+ in 2021-22). Ids past the last anchor are extrapolated.
+const ID_ANCHORS: [(i64, i64); 13] = [
+    (1_000_000, 1_380_585_600),     // 2013-10
+    (100_000_000, 1_420_070_400),   // 2015-01
+    (200_000_000, 1_456_790_400),   // 2016-03
+    (500_000_000, 1_514_764_800),   // 2018-01
+    (1_000_000_000, 1_569_888_000), // 2019-10
+    (1_500_000_000, 1_606_780_800), // 2020-12
+    (2_000_000_000, 1_627_776_000), // 2021-08
+    (5_000_000_000, 1_640_995_200), // 2022-01
+    (5_500_000_000, 1_656_633_600), // 2022-07
+    (6_000_000_000, 1_677_628_800), // 2023-03
+    (6_500_000_000, 1_696_118_400), // 2023-10
+    (7_000_000_000, 1_711_929_600), // 2024-04
+    (7_500_000_000, 1_727_740_800), // 2024-10
+];
+
+pub fn estimate_account_created(user_id: UserId) -> Option<Timestamp> {
+    if user_id <= 0 {
+        return None;
+    }
+    let pos = ID_ANCHORS.partition_point(|(id, _)| *id <= user_id);
+    let (a, b) = match pos {
+        0 => (ID_ANCHORS[0], ID_ANCHORS[1]),
+        p if p >= ID_ANCHORS.len() => (ID_ANCHORS[ID_ANCHORS.len() - 2], ID_ANCHORS[ID_ANCHORS.len() - 1]),
+        p => (ID_ANCHORS[p - 1], ID_ANCHORS[p]),
+    };
+    let slope = (b.1 - a.1) as f64 / (b.0 - a.0) as f64;
+    Some(a.1 + ((user_id - a.0) as f64 * slope) as i64)
+}
+
+/// Profile signals: name, username and bio; account age relative to `now` when known.
+pub fn profile_hits(
+    person: &Person,
+    now: Option<Timestamp>,
+    cfg: &EngineConfig,
+    stop: &StopPhrases,
+    finder: &LinkFinder,
+    hits: &mut Vec<Hit>,
+) {
+    let w = &cfg.weights;
+    let mut name = person.display_name();
+    if let Some(u) = &person.username {
+        name.push(' ');
+        name.push_str(u);
+    }
+    for (field, text) in [("name", Some(name.as_str())), ("bio", person.bio.as_deref())] {
+        let Some(text) = text.filter(|t| !t.is_empty()) else {
+            continue;
+        };
+        let has_link = finder.links(text).any(|l| *l.kind() == LinkKind::Url)
+            || (field == "name" && text.contains('@'));
+        if has_link {
+            hits.push(hit("profile_link", w.profile_link, format!("link in the {field}")));
+        }
+        let n = normalize(text);
+        if let Some(p) = stop.find(&n.text) {
+            hits.push(hit(
+                "profile_stop_phrase",
+                w.profile_stop_phrase,
+                format!("stop phrase \"{p}\" in the {field}"),
+            ));
+        }
+        if n.lookalike_words > 0 || n.styled_letters >= 3 {
+            let example = n.lookalike_example.as_deref().unwrap_or("styled letters");
+            hits.push(hit(
+                "profile_lookalike",
+                w.profile_lookalike,
+                format!("look-alike letters in the {field}: \"{example}\""),
+            ));
+        }
+    }
+    if let (Some(now), Some(created)) = (now, estimate_account_created(person.id)) {
+        let days = (now - created) / 86_400;
+        if days < cfg.new_account_days as i64 {
+            hits.push(hit(
+                "new_account",
+                w.new_account,
+                format!("account about {} days old (estimated from the id)", days.max(0)),
+            ));
+        }
+    }
+    if person.has_photo == Some(false) {
+        hits.push(hit("no_photo", w.no_photo, "no profile photo".into()));
+    }
+    if person.is_premium {
+        hits.push(hit("premium", w.premium, "premium account (spam farms buy it)".into()));
+    }
+}

@@ -1,0 +1,159 @@
+//! `honeypot`: similarity to known spam templates (shipped samples and moderator labels).
+//! An inverted index over distinctive words finds a few candidates sharing most words, so the cost
+//! grows with the message, not with the number of templates; normalised Levenshtein distance
+//! (strsim) then confirms a candidate.
+
+use std::collections::{HashMap, HashSet};
+
+/// Texts are compared on their first this-many characters: enough to recognise a template, and it
+/// bounds the quadratic edit distance.
+const COMPARE_CHARS: usize = 400;
+const MIN_WORDS: usize = 4;
+const MAX_CANDIDATES: usize = 3;
+
+#[derive(Debug, Clone)]
+struct Template {
+    text: String,
+    chars: usize,
+    words: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TemplateIndex {
+    templates: Vec<Template>,
+    postings: HashMap<u64, Vec<u32>>,
+    seen: HashSet<u64>,
+    ignored: HashSet<String>,
+}
+
+pub struct TemplateMatch<'a> {
+    pub distance: f32,
+    pub template: &'a str,
+}
+
+fn text_hash(s: &str) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for &b in s.as_bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn prefix(text: &str) -> &str {
+    match text.char_indices().nth(COMPARE_CHARS) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
+}
+
+impl TemplateIndex {
+    /// `ignored`: words too common to identify a template (the excluded-tokens list).
+    pub fn new(ignored: HashSet<String>) -> TemplateIndex {
+        TemplateIndex {
+            ignored,
+            ..TemplateIndex::default()
+        }
+    }
+
+    fn distinctive_words(&self, normalized: &str) -> Vec<u64> {
+        let mut words: Vec<u64> = prefix(normalized)
+            .split(' ')
+            .filter(|w| w.chars().count() >= 3 && !self.ignored.contains(*w))
+            .map(text_hash)
+            .collect();
+        words.sort_unstable();
+        words.dedup();
+        words
+    }
+
+    pub fn len(&self) -> usize {
+        self.templates.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.templates.is_empty()
+    }
+
+    /// Adds a normalised spam text; too short or already known texts are skipped.
+    pub fn add(&mut self, normalized: &str) {
+        let words = self.distinctive_words(normalized);
+        if words.len() < MIN_WORDS || !self.seen.insert(text_hash(normalized)) {
+            return;
+        }
+        let id = self.templates.len() as u32;
+        let text = prefix(normalized).to_string();
+        self.templates.push(Template {
+            chars: text.chars().count(),
+            text,
+            words: words.len(),
+        });
+        for w in words {
+            self.postings.entry(w).or_default().push(id);
+        }
+    }
+
+    /// The closest template within `max_distance`, if any.
+    pub fn best_match(&self, normalized: &str, max_distance: f32) -> Option<TemplateMatch<'_>> {
+        if self.templates.is_empty() {
+            return None;
+        }
+        let words = self.distinctive_words(normalized);
+        if words.len() < MIN_WORDS {
+            return None;
+        }
+        let mut shared: HashMap<u32, u32> = HashMap::new();
+        for w in &words {
+            if let Some(ids) = self.postings.get(w) {
+                for &id in ids {
+                    *shared.entry(id).or_default() += 1;
+                }
+            }
+        }
+        // Edit distance below d needs most words in common; half is a safe lower bound.
+        let mut candidates: Vec<(u32, u32)> = shared
+            .into_iter()
+            .filter(|&(id, n)| {
+                let t = &self.templates[id as usize];
+                n as usize * 2 >= t.words.max(words.len())
+            })
+            .collect();
+        candidates.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let text = prefix(normalized);
+        let chars = text.chars().count();
+        let mut best: Option<TemplateMatch> = None;
+        for &(id, _) in candidates.iter().take(MAX_CANDIDATES) {
+            let t = &self.templates[id as usize];
+            let longer = chars.max(t.chars).max(1);
+            // Edit distance is at least the length difference.
+            if (chars.abs_diff(t.chars) as f32 / longer as f32) >= max_distance {
+                continue;
+            }
+            let distance = 1.0 - strsim::normalized_levenshtein(text, &t.text) as f32;
+            if distance < max_distance && best.as_ref().is_none_or(|b| distance < b.distance) {
+                best = Some(TemplateMatch {
+                    distance,
+                    template: &t.text,
+                });
+            }
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::normalize;
+
+    #[test]
+    fn a_reworded_template_matches_and_chatter_does_not() {
+        let mut index = TemplateIndex::new(HashSet::new());
+        index.add(&normalize("Ищу людей для удалённой работы, доход от 3000$ в неделю, пишите в личку").text);
+        let hit = index
+            .best_match(&normalize("ищу людeй для удаленной работы! доход от 5000$ в неделю, пишите в личку!!").text, 0.3)
+            .expect("a near copy matches");
+        assert!(hit.distance < 0.1, "{}", hit.distance);
+        assert!(index.best_match(&normalize("кто идёт вечером на пробежку в парк у реки").text, 0.3).is_none());
+    }
+}

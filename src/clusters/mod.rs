@@ -1,1 +1,3 @@
-//! clusters
+//! Multi-account clusters.
+
+pub mod text;

@@ -4,6 +4,7 @@
 //! decisions → actions out and records into the store → UI.
 
 pub mod action;
+pub mod app;
 pub mod cli;
 pub mod clusters;
 pub mod config;

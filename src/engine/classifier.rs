@@ -85,7 +85,8 @@ pub fn extract(norm: &Normalized, dense: DenseValues, out: &mut Features) {
     for token in norm.tokens() {
         let wh = word_hash(token);
         out.buckets.push(bucket(wh));
-        out.buckets.push(bucket(wh ^ prev.rotate_left(17) ^ 0x5bd1_e995));
+        out.buckets
+            .push(bucket(wh ^ prev.rotate_left(17) ^ 0x5bd1_e995));
         prev = wh;
         if token.as_bytes()[0].is_ascii_digit() {
             continue;
@@ -96,8 +97,9 @@ pub fn extract(norm: &Normalized, dense: DenseValues, out: &mut Features) {
         for c in token.chars().chain(std::iter::once('$')) {
             let c = c as u64;
             if let Some(s) = second {
-                out.buckets
-                    .push(bucket((first << 42) ^ (s << 21) ^ c ^ 0x7f4a_7c15_0000_0000));
+                out.buckets.push(bucket(
+                    (first << 42) ^ (s << 21) ^ c ^ 0x7f4a_7c15_0000_0000,
+                ));
                 first = s;
             }
             second = Some(c);
@@ -210,7 +212,10 @@ impl Model {
         if logit > 0.0 {
             for token in norm.tokens() {
                 let w = self.weights[bucket(word_hash(token)) as usize];
-                if w <= 0.0 || token.len() < 3 || top_words.iter().flatten().any(|(t, _)| *t == token) {
+                if w <= 0.0
+                    || token.len() < 3
+                    || top_words.iter().flatten().any(|(t, _)| *t == token)
+                {
                     continue;
                 }
                 let weakest = (0..3)
@@ -239,6 +244,9 @@ impl Model {
 
     /// Learned weight of each named dense signal, for reports.
     pub fn dense_weights(&self) -> impl Iterator<Item = (&'static str, f32)> + '_ {
-        DENSE.iter().zip(self.dense.iter()).map(|(d, w)| (d.name, *w))
+        DENSE
+            .iter()
+            .zip(self.dense.iter())
+            .map(|(d, w)| (d.name, *w))
     }
 }

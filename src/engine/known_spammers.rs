@@ -104,7 +104,11 @@ impl KnownSpammers {
 
     /// Lookups still in flight.
     pub fn pending(&self) -> usize {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).pending.len()
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pending
+            .len()
     }
 
     pub fn export(&self) -> Vec<KnownSpammerEntry> {
@@ -166,7 +170,12 @@ fn get_json<T: serde::de::DeserializeOwned>(
     for attempt in 0..=retries {
         match agent.get(url).call() {
             Ok(mut response) => {
-                return match response.body_mut().with_config().limit(64 * 1024).read_json::<T>() {
+                return match response
+                    .body_mut()
+                    .with_config()
+                    .limit(64 * 1024)
+                    .read_json::<T>()
+                {
                     Ok(v) => Some(v),
                     Err(err) => {
                         tracing::debug!(%err, "known-spammer answer is not the expected JSON");

@@ -1,0 +1,6 @@
+//! Wiring: a runtime thread owns the pipeline (engine, policy, raids, clusters, store writes) and
+//! the executor; the console thread owns the terminal and reads the store and the published
+//! [`live::LiveView`]. They talk through channels only.
+
+pub mod live;
+pub mod terminal;

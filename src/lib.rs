@@ -14,3 +14,4 @@ pub mod paths;
 pub mod policy;
 pub mod raid;
 pub mod sim;
+pub mod telegram;

@@ -1,0 +1,6 @@
+//! The Telegram adapter, through grammers 0.11. Nothing outside this module imports grammers.
+//!
+//! - [`session`]: grammers' session on rusqlite, one 0600 file per account.
+//! - [`config`]: the `[telegram]` config section.
+
+pub mod session;

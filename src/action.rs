@@ -17,11 +17,15 @@ pub enum ActionKind {
     Purge,
     Warn,
     Strike,
-    Mute { seconds: u64 },
+    Mute {
+        seconds: u64,
+    },
     /// Restrict to read-only until lifted (soft-ban mode uses this instead of ban).
     Restrict,
     Kick,
-    Ban { seconds: Option<u64> },
+    Ban {
+        seconds: Option<u64>,
+    },
     Unban,
     /// Lift a mute or restriction.
     Unrestrict,
@@ -35,12 +39,16 @@ pub enum ActionKind {
     LockdownOn,
     LockdownOff,
     /// 0 turns slow mode off.
-    SlowMode { seconds: u64 },
+    SlowMode {
+        seconds: u64,
+    },
     NotifyAdmin,
     /// The user's new messages vanish as they arrive; nothing is shown to them.
     ShadowMute,
     /// At most one message per `minutes`; extra ones are deleted silently.
-    Throttle { minutes: u64 },
+    Throttle {
+        minutes: u64,
+    },
 }
 
 impl ActionKind {

@@ -169,8 +169,9 @@ impl Secrets {
                 );
             }
         }
-        toml::from_str(&text)
-            .map_err(|err| anyhow::anyhow!("{}: {}", file.display(), describe_toml_error(&text, &err)))
+        toml::from_str(&text).map_err(|err| {
+            anyhow::anyhow!("{}: {}", file.display(), describe_toml_error(&text, &err))
+        })
     }
 
     pub fn has_bot(&self) -> bool {
@@ -211,9 +212,12 @@ mod tests {
 
     #[test]
     fn unknown_key_names_file_line_and_key() {
-        let err = Config::parse("[store]\nretention_days = 5\nretension = 3\n", Path::new("my.toml"))
-            .unwrap_err()
-            .to_string();
+        let err = Config::parse(
+            "[store]\nretention_days = 5\nretension = 3\n",
+            Path::new("my.toml"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.starts_with("my.toml: line 3, column 1"), "{err}");
         assert!(err.contains("retension"), "{err}");
     }
@@ -235,7 +239,10 @@ mod tests {
             api_hash: Some("deadbeef".into()),
         };
         let shown = format!("{secrets:?}");
-        assert!(!shown.contains("ABC") && !shown.contains("deadbeef"), "{shown}");
+        assert!(
+            !shown.contains("ABC") && !shown.contains("deadbeef"),
+            "{shown}"
+        );
     }
 
     #[cfg(unix)]

@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "warden", version, about = "Terminal moderation console for Telegram communities")]
+#[command(
+    name = "warden",
+    version,
+    about = "Terminal moderation console for Telegram communities"
+)]
 pub struct Cli {
     /// Config file (default: the platform config dir).
     #[arg(long, global = true, env = "WARDEN_CONFIG", value_name = "FILE")]

@@ -3,4 +3,7 @@
 //! - [`session`]: grammers' session on rusqlite, one 0600 file per account.
 //! - [`config`]: the `[telegram]` config section.
 
+pub mod api;
+pub mod config;
+pub mod gateway;
 pub mod session;

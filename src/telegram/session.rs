@@ -16,7 +16,9 @@ const VERSION: i64 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    #[error("session file {path} is readable by other users (mode {mode:o}); run `chmod 600 {path}`")]
+    #[error(
+        "session file {path} is readable by other users (mode {mode:o}); run `chmod 600 {path}`"
+    )]
     TooOpen { path: PathBuf, mode: u32 },
     #[error("cannot open session file {path}: {source}")]
     Io {
@@ -603,7 +605,10 @@ mod tests {
 
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = FileSession::open(&path).unwrap_err();
-        assert!(matches!(err, SessionError::TooOpen { mode: 0o644, .. }), "{err}");
+        assert!(
+            matches!(err, SessionError::TooOpen { mode: 0o644, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("chmod 600"));
     }
 

@@ -7,3 +7,4 @@ pub mod api;
 pub mod config;
 pub mod gateway;
 pub mod session;
+pub mod updates;

@@ -17,7 +17,10 @@ pub enum Inbound {
     /// An inline button under one of Warden's messages was pressed (admin report, captcha).
     Button(ButtonPress),
     /// A chat's default member permissions changed (by anyone, Warden included).
-    DefaultRightsChanged { chat_id: ChatId, rights: Rights },
+    DefaultRightsChanged {
+        chat_id: ChatId,
+        rights: Rights,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -398,7 +401,11 @@ fn channel_participant_events(
             events
         }
         Some(P::Banned(b)) => {
-            let admin = if b.kicked_by != 0 { b.kicked_by } else { p.actor_id };
+            let admin = if b.kicked_by != 0 {
+                b.kicked_by
+            } else {
+                p.actor_id
+            };
             restricted_event(chat_id, p.user_id, admin, date, &b.banned_rights, ctx)
                 .into_iter()
                 .collect()
@@ -483,11 +490,15 @@ pub fn map_update(update: &Update, ctx: &MapContext<'_>) -> Vec<Inbound> {
                 return vec![Inbound::Event(Event::Message(m))];
             }
             // The bot learns supergroup joins from participant updates; skip the duplicate.
-            let is_channel = msg.peer_id().kind() == grammers_client::session::types::PeerKind::Channel;
+            let is_channel =
+                msg.peer_id().kind() == grammers_client::session::types::PeerKind::Channel;
             if is_channel && ctx.account == AccountKind::Bot {
                 return Vec::new();
             }
-            service_events(msg).into_iter().map(Inbound::Event).collect()
+            service_events(msg)
+                .into_iter()
+                .map(Inbound::Event)
+                .collect()
         }
         Update::MessageEdited(msg) => map_message(msg, true)
             .map(|m| vec![Inbound::Event(Event::Edited(m))])
@@ -495,7 +506,11 @@ pub fn map_update(update: &Update, ctx: &MapContext<'_>) -> Vec<Inbound> {
         Update::MessageDeleted(deletion) => vec![Inbound::Event(Event::Deleted {
             // Outside channels Telegram does not say the chat (ids are unique per account): 0.
             chat_id: deletion.channel_id().map(channel_dialog_id).unwrap_or(0),
-            ids: deletion.messages().iter().map(|&id| MessageId::from(id)).collect(),
+            ids: deletion
+                .messages()
+                .iter()
+                .map(|&id| MessageId::from(id))
+                .collect(),
             date: ctx.now,
         })],
         Update::CallbackQuery(query) => {

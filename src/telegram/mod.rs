@@ -3,7 +3,9 @@
 //! - [`session`]: grammers' session on rusqlite, one 0600 file per account.
 //! - [`config`]: the `[telegram]` config section.
 
+pub mod admin;
 pub mod api;
+pub mod captcha;
 pub mod config;
 pub mod gateway;
 pub mod session;

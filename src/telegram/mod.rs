@@ -8,5 +8,6 @@ pub mod api;
 pub mod captcha;
 pub mod config;
 pub mod gateway;
+pub mod login;
 pub mod session;
 pub mod updates;

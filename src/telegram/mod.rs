@@ -6,6 +6,8 @@
 pub mod admin;
 pub mod api;
 pub mod captcha;
+pub mod cli;
+pub mod client;
 pub mod config;
 pub mod gateway;
 pub mod login;

@@ -70,7 +70,10 @@ impl Feed {
     }
 }
 
-fn bytes(parts: &[&dyn Fn(&mut Vec<u8>)]) -> Vec<u8> {
+/// Writes one serialised field into a blob.
+type Part<'a> = &'a dyn Fn(&mut Vec<u8>);
+
+fn bytes(parts: &[Part<'_>]) -> Vec<u8> {
     let mut buf = Vec::new();
     for part in parts {
         part(&mut buf);

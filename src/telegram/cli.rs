@@ -153,3 +153,62 @@ pub async fn logout(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telegram::login::LoginPrompter;
+
+    struct NoPrompts;
+    impl LoginPrompter for NoPrompts {
+        fn phone(&mut self) -> Result<String> {
+            bail!("not expected")
+        }
+        fn code(&mut self) -> Result<String> {
+            bail!("not expected")
+        }
+        fn password(&mut self, _hint: Option<&str>) -> Result<String> {
+            bail!("not expected")
+        }
+        fn say(&mut self, _message: &str) {}
+    }
+
+    #[test]
+    fn missing_credentials_and_sessions_are_explained_before_any_network() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = TelegramConfig::default();
+        let login = AccountCommand::Login {
+            account: AccountKind::User,
+        };
+        let err = run_with(
+            &login,
+            dir.path(),
+            &Credentials::default(),
+            &cfg,
+            &mut NoPrompts,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("WARDEN_API_ID"), "{err}");
+        let creds = Credentials {
+            api_id: Some(1),
+            ..Default::default()
+        };
+        let err = run_with(&login, dir.path(), &creds, &cfg, &mut NoPrompts).unwrap_err();
+        assert!(err.to_string().contains("WARDEN_API_HASH"), "{err}");
+        let logout = AccountCommand::Logout {
+            account: AccountKind::Bot,
+        };
+        let err = run_with(&logout, dir.path(), &creds, &cfg, &mut NoPrompts).unwrap_err();
+        assert!(err.to_string().contains("not logged in"), "{err}");
+        let secret = Credentials {
+            bot_token: Some("123:SECRET".into()),
+            api_id: Some(1),
+            api_hash: Some("HASHVALUE".into()),
+        };
+        let shown = format!("{secret:?}");
+        assert!(
+            !shown.contains("SECRET") && !shown.contains("HASHVALUE"),
+            "{shown}"
+        );
+    }
+}

@@ -11,6 +11,8 @@ use grammers_client::tl;
 use grammers_client::update::Update;
 
 /// What one update means to Warden.
+// Events are the common case: boxing them would add an allocation per message.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inbound {
     Event(Event),

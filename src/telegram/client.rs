@@ -48,6 +48,10 @@ pub fn connect(
         .map_err(anyhow::Error::msg)?;
     let path = sessions_dir.join(kind.session_file());
     let session = Arc::new(FileSession::open(&path)?);
+    // Manual end-to-end runs against Telegram's test servers (see the README).
+    if std::env::var_os("WARDEN_TELEGRAM_TEST_DC").is_some() && !session.has_self_user()? {
+        session.point_at_test_dc()?;
+    }
     let params = ConnectionParams {
         // Short waits are slept through inside the call; longer ones reach the app's flood gate.
         retry_policy: Box::new(AutoSleep {

@@ -191,6 +191,32 @@ impl FileSession {
         self.cache.lock().map_err(|_| SessionError::Poisoned)
     }
 
+    /// Points a fresh session at Telegram's test servers (DC 2), for the manual end-to-end run.
+    /// The first `help.getConfig` then stores the test addresses of the other DCs.
+    pub fn point_at_test_dc(&self) -> Result<(), SessionError> {
+        let mut dc = self
+            .defaults
+            .dc_options
+            .get(&2)
+            .cloned()
+            .ok_or(SessionError::Poisoned)?;
+        dc.ipv4 = "149.154.167.40:443".parse()?;
+        dc.auth_key = None;
+        {
+            let mut cache = self.cache()?;
+            cache.home_dc = 2;
+            cache.dc_options.insert(2, dc.clone());
+        }
+        let db = self.db()?;
+        db.execute("DELETE FROM dc_home", [])?;
+        db.execute("INSERT INTO dc_home (dc_id) VALUES (2)", [])?;
+        db.execute(
+            "INSERT OR REPLACE INTO dc_option (dc_id, ipv4, ipv6, auth_key) VALUES (2, ?1, ?2, NULL)",
+            params![dc.ipv4.to_string(), dc.ipv6.to_string()],
+        )?;
+        Ok(())
+    }
+
     /// True when the session holds a logged-in account (the self user is cached at sign-in).
     pub fn has_self_user(&self) -> Result<bool, SessionError> {
         Ok(self.load_peer(PeerId::self_user())?.is_some())
@@ -610,6 +636,21 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("chmod 600"));
+    }
+
+    #[test]
+    fn test_dc_switch_persists() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("user.session");
+        FileSession::open(&path)
+            .unwrap()
+            .point_at_test_dc()
+            .unwrap();
+        let s = FileSession::open(&path).unwrap();
+        assert_eq!(s.home_dc_id().unwrap(), 2);
+        let dc = s.dc_option(2).unwrap().unwrap();
+        assert_eq!(dc.ipv4.to_string(), "149.154.167.40:443");
+        assert!(dc.auth_key.is_none());
     }
 
     #[test]

@@ -16,3 +16,4 @@ pub mod paths;
 pub mod policy;
 pub mod raid;
 pub mod sim;
+pub mod telegram;

@@ -1,0 +1,407 @@
+//! The real thing: connecting an account through grammers, its update task, and the grammers
+//! implementations of [`ModerationApi`] and [`LoginApi`].
+
+use super::api::{AccountKind, ModerationApi, OutgoingMessage, Rights, TgError};
+use super::config::TelegramConfig;
+use super::login::{LoginApi, SignInStep};
+use super::session::FileSession;
+use super::updates::{Inbound, MapContext, map_update};
+use crate::model::{ChatId, Timestamp, UserId};
+use anyhow::Context;
+use grammers_client::client::{ClientConfiguration, LoginToken, PasswordToken};
+use grammers_client::message::{Button, InputMessage, ReplyMarkup};
+use grammers_client::peer::Peer;
+use grammers_client::sender::{AutoSleep, ConnectionParams, UpdatesConfiguration};
+use grammers_client::session::Session;
+use grammers_client::session::types::{PeerId, PeerKind, PeerRef};
+use grammers_client::session::updates::UpdatesLike;
+use grammers_client::{Client, SenderPool, SignInError, tl};
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// One logged-in (or logging-in) account with its running connection pool.
+pub struct Account {
+    pub kind: AccountKind,
+    pub client: Client,
+    pub session: Arc<FileSession>,
+    updates: Option<mpsc::Receiver<UpdatesLike>>,
+    runner: JoinHandle<()>,
+}
+
+/// Opens the account's session file (0600) and starts its pool; nothing is sent until the first call.
+pub fn connect(
+    sessions_dir: &Path,
+    kind: AccountKind,
+    api_id: i32,
+    config: &TelegramConfig,
+) -> anyhow::Result<Account> {
+    let account_config = match kind {
+        AccountKind::Bot => &config.bot,
+        AccountKind::User => &config.user,
+    };
+    account_config
+        .validate(kind.as_str())
+        .map_err(anyhow::Error::msg)?;
+    let path = sessions_dir.join(kind.session_file());
+    let session = Arc::new(FileSession::open(&path)?);
+    // Manual end-to-end runs against Telegram's test servers (see the README).
+    if std::env::var_os("WARDEN_TELEGRAM_TEST_DC").is_some() && !session.has_self_user()? {
+        session.point_at_test_dc()?;
+    }
+    let params = ConnectionParams {
+        // Short waits are slept through inside the call; longer ones reach the app's flood gate.
+        retry_policy: Box::new(AutoSleep {
+            tries: NonZeroU32::new(1).expect("1 is non-zero"),
+            threshold: Duration::from_secs(config.flood_sleep_threshold_secs),
+            io_errors_as_flood_of: Some(Duration::from_secs(1)),
+        }),
+        updates_channel_capacity: NonZeroUsize::new(2000).expect("non-zero"),
+        proxy_url: account_config.proxy.clone(),
+        use_ipv6: account_config.ipv6,
+        app_version: env!("CARGO_PKG_VERSION").to_string(),
+        ..Default::default()
+    };
+    let SenderPool {
+        runner,
+        handle,
+        updates,
+    } = SenderPool::with_configuration(Arc::clone(&session), api_id, params);
+    let client = Client::with_configuration(
+        handle,
+        ClientConfiguration {
+            auto_cache_peers: true,
+        },
+    );
+    let runner = tokio::spawn(runner.run());
+    Ok(Account {
+        kind,
+        client,
+        session,
+        updates: Some(updates),
+        runner,
+    })
+}
+
+impl Account {
+    pub fn api(&self) -> GrammersApi {
+        GrammersApi {
+            client: self.client.clone(),
+            session: Arc::clone(&self.session),
+        }
+    }
+
+    /// Starts this account's update task: maps every update and forwards it with the account.
+    /// Ends when the pool closes (after [`Account::shutdown`]) or the receiver is dropped; it
+    /// saves the update state every `update_state_sync_secs` while updates flow, and on exit.
+    pub async fn spawn_updates(
+        &mut self,
+        config: &TelegramConfig,
+        own_ids: Vec<UserId>,
+        out: mpsc::Sender<(AccountKind, Inbound)>,
+    ) -> anyhow::Result<JoinHandle<()>> {
+        let rx = self
+            .updates
+            .take()
+            .context("the update stream was already started")?;
+        let mut stream = self
+            .client
+            .stream_updates(
+                rx,
+                UpdatesConfiguration {
+                    catch_up: config.catch_up,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot start the {} update stream: {e}", self.kind))?;
+        let kind = self.kind;
+        let sync_every = Duration::from_secs(config.update_state_sync_secs.max(1));
+        Ok(tokio::spawn(async move {
+            let mut last_sync = Instant::now();
+            let mut backoff = Duration::from_millis(500);
+            // `next()` is not cancel-safe, so it is never raced in a select: the loop ends when
+            // the pool closes (Dropped) or nobody listens any more.
+            loop {
+                match stream.next().await {
+                    Ok(update) => {
+                        backoff = Duration::from_millis(500);
+                        let ctx = MapContext {
+                            account: kind,
+                            own_ids: &own_ids,
+                            now: unix_now(),
+                        };
+                        for item in map_update(&update, &ctx) {
+                            if out.send((kind, item)).await.is_err() {
+                                save_state(&stream, kind).await;
+                                return;
+                            }
+                        }
+                        if last_sync.elapsed() >= sync_every {
+                            save_state(&stream, kind).await;
+                            last_sync = Instant::now();
+                        }
+                    }
+                    Err(grammers_client::InvocationError::Dropped(_)) => break,
+                    Err(err) => {
+                        tracing::warn!(account = %kind, error = %err, "update stream error; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(60));
+                    }
+                }
+            }
+            save_state(&stream, kind).await;
+            tracing::info!(account = %kind, "update stream ended");
+        }))
+    }
+
+    /// Closes the connection; the update task then saves its state and ends.
+    pub async fn shutdown(self) {
+        self.client.disconnect();
+        let _ = self.runner.await;
+    }
+}
+
+async fn save_state(stream: &grammers_client::client::UpdateStream, kind: AccountKind) {
+    if let Err(err) = stream.sync_update_state().await {
+        tracing::warn!(account = %kind, error = %err, "cannot save the update state");
+    }
+}
+
+fn unix_now() -> Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// [`ModerationApi`] through one grammers client; access hashes come from this account's session.
+#[derive(Clone)]
+pub struct GrammersApi {
+    client: Client,
+    session: Arc<FileSession>,
+}
+
+impl GrammersApi {
+    async fn peer(&self, id: i64) -> Result<PeerRef, TgError> {
+        let peer_id = PeerId::from_bot_api_dialog_id(id)
+            .ok_or_else(|| TgError::NotFound(format!("id {id}")))?;
+        match self.session.peer_ref(peer_id).await {
+            Ok(Some(peer)) => Ok(peer),
+            // Bots may use a zero hash for peers they have seen.
+            Ok(None) => Ok(peer_id.to_ambient_ref()),
+            Err(err) => Err(TgError::Network(format!("session: {err}"))),
+        }
+    }
+
+    async fn channel(&self, id: ChatId) -> Result<PeerRef, TgError> {
+        let peer = self.peer(id).await?;
+        if peer.id.kind() != PeerKind::Channel {
+            return Err(TgError::Unsupported(
+                "this works in supergroups only; upgrade the group".into(),
+            ));
+        }
+        Ok(peer)
+    }
+}
+
+fn until_date(until: Option<Timestamp>) -> i32 {
+    until
+        .map(|t| t.clamp(0, i64::from(i32::MAX)) as i32)
+        .unwrap_or(0)
+}
+
+impl ModerationApi for GrammersApi {
+    async fn delete_messages(&self, chat: ChatId, ids: Vec<i32>) -> Result<usize, TgError> {
+        let peer = self.peer(chat).await?;
+        Ok(self.client.delete_messages(peer, &ids).await?)
+    }
+
+    async fn restrict(
+        &self,
+        chat: ChatId,
+        user: UserId,
+        rights: Rights,
+        until: Option<Timestamp>,
+    ) -> Result<(), TgError> {
+        let chat_ref = self.peer(chat).await?;
+        let user_ref = self.peer(user).await?;
+        if chat_ref.id.kind() == PeerKind::Chat {
+            // Basic groups know only removal.
+            if !rights.view_messages {
+                return Err(TgError::from_rpc(400, "CHAT_INVALID", None));
+            }
+            self.client
+                .invoke(&tl::functions::messages::DeleteChatUser {
+                    revoke_history: false,
+                    chat_id: chat_ref.id.bare_id().unwrap_or(0),
+                    user_id: user_ref.into(),
+                })
+                .await?;
+            return Ok(());
+        }
+        self.client
+            .invoke(&tl::functions::channels::EditBanned {
+                channel: chat_ref.into(),
+                participant: user_ref.into(),
+                banned_rights: rights.to_tl(until_date(until)).into(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn kick(&self, chat: ChatId, user: UserId) -> Result<(), TgError> {
+        let chat_ref = self.peer(chat).await?;
+        let user_ref = self.peer(user).await?;
+        Ok(self.client.kick_participant(chat_ref, user_ref).await?)
+    }
+
+    async fn purge_user(&self, chat: ChatId, user: UserId) -> Result<(), TgError> {
+        let chat_ref = self.channel(chat).await?;
+        let user_ref = self.peer(user).await?;
+        // Telegram deletes in slices; repeat until nothing is left.
+        for _ in 0..100 {
+            let tl::enums::messages::AffectedHistory::History(h) = self
+                .client
+                .invoke(&tl::functions::channels::DeleteParticipantHistory {
+                    channel: chat_ref.into(),
+                    participant: user_ref.into(),
+                })
+                .await?;
+            if h.offset <= 0 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn default_rights(&self, chat: ChatId) -> Result<Rights, TgError> {
+        let peer = self.peer(chat).await?;
+        let resolved = self.client.resolve_peer(peer).await?;
+        let raw = match &resolved {
+            Peer::Group(g) => match &g.raw {
+                tl::enums::Chat::Channel(c) => c.default_banned_rights.clone(),
+                tl::enums::Chat::Chat(c) => c.default_banned_rights.clone(),
+                _ => None,
+            },
+            Peer::Channel(c) => c.raw.default_banned_rights.clone(),
+            _ => None,
+        };
+        Ok(match raw {
+            Some(tl::enums::ChatBannedRights::Rights(r)) => Rights::from_tl(&r),
+            None => Rights::none(),
+        })
+    }
+
+    async fn set_default_rights(&self, chat: ChatId, rights: Rights) -> Result<(), TgError> {
+        let peer = self.peer(chat).await?;
+        self.client
+            .invoke(&tl::functions::messages::EditChatDefaultBannedRights {
+                peer: peer.into(),
+                banned_rights: rights.to_tl(0).into(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn slow_mode(&self, chat: ChatId, seconds: i32) -> Result<(), TgError> {
+        let channel = self.channel(chat).await?;
+        self.client
+            .invoke(&tl::functions::channels::ToggleSlowMode {
+                channel: channel.into(),
+                seconds,
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn set_antispam(&self, chat: ChatId, enabled: bool) -> Result<(), TgError> {
+        let channel = self.channel(chat).await?;
+        self.client
+            .invoke(&tl::functions::channels::ToggleAntiSpam {
+                channel: channel.into(),
+                enabled,
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn send_message(&self, chat: ChatId, message: OutgoingMessage) -> Result<i32, TgError> {
+        let peer = self.peer(chat).await?;
+        let mut input = InputMessage::new()
+            .text(message.text)
+            .link_preview(false)
+            .reply_to(message.reply_to);
+        if !message.buttons.is_empty() {
+            let rows: Vec<Vec<Button>> = message
+                .buttons
+                .into_iter()
+                .map(|row| {
+                    row.into_iter()
+                        .map(|(label, data)| Button::data(label, data.into_bytes()))
+                        .collect()
+                })
+                .collect();
+            input = input.reply_markup(ReplyMarkup::from_buttons(&rows));
+        }
+        Ok(self.client.send_message(peer, input).await?.id())
+    }
+}
+
+/// [`LoginApi`] through grammers.
+pub struct GrammersLogin<'a>(pub &'a Client);
+
+fn sign_in_step(
+    result: Result<grammers_client::peer::User, SignInError>,
+) -> Result<SignInStep<PasswordToken>, TgError> {
+    match result {
+        Ok(user) => Ok(SignInStep::Done(user.full_name())),
+        Err(SignInError::PasswordRequired(token)) => {
+            let hint = token.hint().map(str::to_string);
+            Ok(SignInStep::PasswordNeeded { token, hint })
+        }
+        Err(SignInError::InvalidPassword(token)) => {
+            let hint = token.hint().map(str::to_string);
+            Ok(SignInStep::InvalidPassword { token, hint })
+        }
+        Err(SignInError::InvalidCode) => Ok(SignInStep::InvalidCode),
+        Err(SignInError::SignUpRequired) => Ok(SignInStep::SignUpRequired),
+        Err(SignInError::Other(err)) => Err(err.into()),
+        #[allow(unreachable_patterns)]
+        Err(other) => Err(TgError::Rpc {
+            code: 0,
+            name: other.to_string(),
+        }),
+    }
+}
+
+impl LoginApi for GrammersLogin<'_> {
+    type CodeToken = LoginToken;
+    type PasswordToken = PasswordToken;
+
+    async fn bot_sign_in(&self, token: &str, api_hash: &str) -> Result<String, TgError> {
+        Ok(self.0.bot_sign_in(token, api_hash).await?.full_name())
+    }
+
+    async fn request_code(&self, phone: &str, api_hash: &str) -> Result<LoginToken, TgError> {
+        Ok(self.0.request_login_code(phone, api_hash).await?)
+    }
+
+    async fn sign_in(
+        &self,
+        token: &LoginToken,
+        code: &str,
+    ) -> Result<SignInStep<PasswordToken>, TgError> {
+        sign_in_step(self.0.sign_in(token, code).await)
+    }
+
+    async fn check_password(
+        &self,
+        token: PasswordToken,
+        password: &str,
+    ) -> Result<SignInStep<PasswordToken>, TgError> {
+        sign_in_step(self.0.check_password(token, password).await)
+    }
+}

@@ -15,6 +15,7 @@ pub struct Config {
     pub general: GeneralConfig,
     pub store: StoreConfig,
     pub policy: crate::policy::PolicyConfig,
+    pub telegram: crate::telegram::config::TelegramConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -64,6 +65,10 @@ impl Config {
             .policy
             .validate()
             .map_err(|err| anyhow::anyhow!("{}: [policy] {err}", origin.display()))?;
+        config
+            .telegram
+            .validate()
+            .map_err(|err| anyhow::anyhow!("{}: [telegram] {err}", origin.display()))?;
         Ok(config)
     }
 }

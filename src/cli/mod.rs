@@ -56,6 +56,9 @@ pub enum Command {
     /// Database maintenance.
     #[command(subcommand)]
     Db(records::DbCommand),
+    /// Log a Telegram account in or out (`login bot`, `login user`, `logout user`).
+    #[command(flatten)]
+    Account(crate::telegram::cli::AccountCommand),
     /// Moderation rules: list, validate, import, export, history.
     #[command(subcommand)]
     Rules(crate::policy::cli::RulesCommand),
@@ -107,6 +110,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Forget { id, yes }) => records::forget(&env, id, yes),
         Some(Command::Audit(cmd)) => records::audit(&env, cmd),
         Some(Command::Db(cmd)) => records::db(&env, cmd),
+        Some(Command::Account(cmd)) => {
+            env.paths.ensure_dirs()?;
+            crate::telegram::cli::run(
+                &cmd,
+                &env.paths.sessions_dir,
+                &env.secrets()?,
+                &env.config.telegram,
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Rules(cmd)) => {
             let store = env.open_store()?;
             let author = format!("mod:{}", env.config.general.moderator);

@@ -4,6 +4,7 @@ use super::api::AccountKind;
 use super::client::{GrammersLogin, connect};
 use super::config::TelegramConfig;
 use super::login::{LoginPrompter, TerminalPrompter, login_bot, login_user};
+use crate::config::Secrets;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 
@@ -21,29 +22,11 @@ pub enum AccountCommand {
     },
 }
 
-/// Credentials as plain values (from `config::Secrets`).
-#[derive(Clone, Default)]
-pub struct Credentials {
-    pub bot_token: Option<String>,
-    pub api_id: Option<i32>,
-    pub api_hash: Option<String>,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("bot_token", &self.bot_token.as_ref().map(|_| "<set>"))
-            .field("api_id", &self.api_id)
-            .field("api_hash", &self.api_hash.as_ref().map(|_| "<set>"))
-            .finish()
-    }
-}
-
 /// Runs the command on its own runtime (the console is not running).
 pub fn run(
     command: &AccountCommand,
     sessions_dir: &Path,
-    credentials: &Credentials,
+    credentials: &Secrets,
     config: &TelegramConfig,
 ) -> Result<()> {
     run_with(
@@ -58,7 +41,7 @@ pub fn run(
 pub fn run_with(
     command: &AccountCommand,
     sessions_dir: &Path,
-    credentials: &Credentials,
+    credentials: &Secrets,
     config: &TelegramConfig,
     prompter: &mut impl LoginPrompter,
 ) -> Result<()> {
@@ -78,13 +61,13 @@ pub fn run_with(
     })
 }
 
-fn api_id(credentials: &Credentials, config: &TelegramConfig) -> Result<i32> {
+fn api_id(credentials: &Secrets, config: &TelegramConfig) -> Result<i32> {
     config.api_id(credentials.api_id).context(
         "no api_id: set WARDEN_API_ID (or api_id in secrets.toml or [telegram]); get one at my.telegram.org",
     )
 }
 
-fn api_hash(credentials: &Credentials) -> Result<&str> {
+fn api_hash(credentials: &Secrets) -> Result<&str> {
     credentials
         .api_hash
         .as_deref()
@@ -94,7 +77,7 @@ fn api_hash(credentials: &Credentials) -> Result<&str> {
 pub async fn login(
     account: AccountKind,
     sessions_dir: &Path,
-    credentials: &Credentials,
+    credentials: &Secrets,
     config: &TelegramConfig,
     prompter: &mut impl LoginPrompter,
 ) -> Result<()> {
@@ -130,7 +113,7 @@ pub async fn login(
 pub async fn logout(
     account: AccountKind,
     sessions_dir: &Path,
-    credentials: &Credentials,
+    credentials: &Secrets,
     config: &TelegramConfig,
 ) -> Result<()> {
     let path = sessions_dir.join(account.session_file());
@@ -183,13 +166,13 @@ mod tests {
         let err = run_with(
             &login,
             dir.path(),
-            &Credentials::default(),
+            &Secrets::default(),
             &cfg,
             &mut NoPrompts,
         )
         .unwrap_err();
         assert!(err.to_string().contains("WARDEN_API_ID"), "{err}");
-        let creds = Credentials {
+        let creds = Secrets {
             api_id: Some(1),
             ..Default::default()
         };
@@ -200,7 +183,7 @@ mod tests {
         };
         let err = run_with(&logout, dir.path(), &creds, &cfg, &mut NoPrompts).unwrap_err();
         assert!(err.to_string().contains("not logged in"), "{err}");
-        let secret = Credentials {
+        let secret = Secrets {
             bot_token: Some("123:SECRET".into()),
             api_id: Some(1),
             api_hash: Some("HASHVALUE".into()),

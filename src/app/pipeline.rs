@@ -1,0 +1,662 @@
+//! One event in, everything that follows from it out: engine verdict, raid and cluster detection,
+//! policy decision, actions into the outbox (acknowledged), records into the store (batched).
+//! Every source (Telegram, the simulator, an export replay) goes through here.
+
+use crate::action::{Action, ActionKind, Actor};
+use crate::clusters::{ClusterConfig, ClusterGraph, ClusterUpdate};
+use crate::config::Config;
+use crate::engine::{self, Engine, EngineConfig, Hit, Label, TrainingSet, Verdict, VerdictClass};
+use crate::model::{ChatId, Event, JoinKind, Message, Person, Timestamp, UserId};
+use crate::policy::{self, Decision, PlannedAction, Policy, RuleContext, RuleSet};
+use crate::raid::{Containment, RaidDetector, RaidSignal};
+use anyhow::{Context, Result};
+use std::collections::{HashMap, VecDeque};
+use warden_store::{
+    ChatUpsert, HitRecord, MembershipJoin, NewHit, NewMessage, NewRestriction, RaidUpsert, Store,
+    UserUpsert, WriteOp,
+};
+
+/// How many alerts the console keeps in memory (older ones live in the store's raids/audit).
+const ALERTS_KEPT: usize = 500;
+/// A cluster at least this large adds a `cluster` hit to its members' messages.
+const CLUSTER_HIT_MIN_SIZE: usize = 3;
+
+/// Something a moderator should look at, newest last.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub id: u64,
+    pub at: Timestamp,
+    pub chat_id: ChatId,
+    pub kind: AlertKind,
+    pub summary: String,
+    pub user_id: Option<UserId>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlertKind {
+    Raid { raid_id: u64 },
+    /// Another admin banned or restricted someone: add their messages to the dataset?
+    AdminBan,
+    /// A message that scored just under the review threshold.
+    LowConfidenceHam,
+    Containment,
+}
+
+/// What one event led to.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub verdict: Option<Verdict>,
+    pub decision: Option<Decision>,
+    pub raid_signals: Vec<RaidSignal>,
+    pub cluster: Option<ClusterUpdate>,
+    /// Outbox ids of the actions enqueued for this event.
+    pub enqueued: Vec<i64>,
+}
+
+impl Outcome {
+    /// True when the message was judged suspicious or a rule acted on it.
+    pub fn flagged(&self) -> bool {
+        self.verdict
+            .as_ref()
+            .is_some_and(|v| v.class != VerdictClass::Ham)
+            || self
+                .decision
+                .as_ref()
+                .is_some_and(|d| !d.fired.is_empty() || d.flagged_for_review)
+    }
+}
+
+pub struct Pipeline {
+    pub engine: Engine,
+    pub policy: Policy,
+    pub raids: RaidDetector,
+    pub clusters: ClusterGraph,
+    store: Store,
+    titles: HashMap<ChatId, String>,
+    alerts: VecDeque<Alert>,
+    next_alert: u64,
+    /// Time of the newest event seen: the pipeline's clock (simulated or real).
+    now: Timestamp,
+    pub counters: Counters,
+}
+
+/// Running totals for the console's status and stats panes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counters {
+    pub events: u64,
+    pub messages: u64,
+    pub flagged: u64,
+    pub actions_enqueued: u64,
+}
+
+impl Pipeline {
+    /// Builds every detector from the config; the classifier learns the shipped samples plus every
+    /// label in the store, and the rules come from the store (seeded from assets on first run).
+    pub fn new(config: &Config, store: Store, now: Timestamp) -> Result<Pipeline> {
+        Pipeline::with_parts(
+            config.engine.clone(),
+            config.policy.clone(),
+            config.raid.clone(),
+            config.clusters.clone(),
+            store,
+            now,
+        )
+    }
+
+    pub fn with_parts(
+        engine_cfg: EngineConfig,
+        policy_cfg: policy::PolicyConfig,
+        raid_cfg: crate::raid::RaidConfig,
+        cluster_cfg: ClusterConfig,
+        store: Store,
+        now: Timestamp,
+    ) -> Result<Pipeline> {
+        let reader = store.reader()?;
+        let mut training = TrainingSet::shipped();
+        for label in reader.all_labels()? {
+            let kind = if label.label == "spam" {
+                Label::Spam
+            } else {
+                Label::Ham
+            };
+            training.samples.push((label.text, kind));
+        }
+        let engine = Engine::new(engine_cfg, training).context("cannot build the engine")?;
+        let rules: RuleSet =
+            policy::rule_store::load_or_seed(&store, policy_cfg.regex_size_limit, now)
+                .context("cannot load the rules")?;
+        let mut policy = Policy::new(policy_cfg, rules);
+        let strikes = reader.strikes(&Default::default(), usize::MAX)?;
+        policy.strikes = policy::StrikeBook::from_records(&strikes, policy.cfg.strike_expiry);
+        let mut titles = HashMap::new();
+        let mut raids = RaidDetector::new(raid_cfg);
+        for chat in reader.chats()? {
+            if let Some(mode) = containment_from_name(&chat.mode) {
+                raids.set_resting_containment(chat.id, mode, now);
+            }
+            titles.insert(chat.id, chat.title);
+        }
+        Ok(Pipeline {
+            engine,
+            policy,
+            raids,
+            clusters: ClusterGraph::new(cluster_cfg),
+            store,
+            titles,
+            alerts: VecDeque::new(),
+            next_alert: 1,
+            now,
+            counters: Counters::default(),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    pub fn chat_title(&self, chat: ChatId) -> String {
+        self.titles
+            .get(&chat)
+            .cloned()
+            .unwrap_or_else(|| chat.to_string())
+    }
+
+    pub fn chats(&self) -> impl Iterator<Item = (&ChatId, &String)> {
+        self.titles.iter()
+    }
+
+    pub fn alerts(&self) -> &VecDeque<Alert> {
+        &self.alerts
+    }
+
+    /// Processes one event in time order.
+    pub fn handle(&mut self, event: &Event) -> Result<Outcome> {
+        self.now = self.now.max(event.date());
+        self.counters.events += 1;
+        let mut outcome = Outcome::default();
+        match event {
+            Event::ChatSeen {
+                chat_id,
+                title,
+                kind,
+                date,
+            } => {
+                self.titles.insert(*chat_id, title.clone());
+                self.store.writer().submit(WriteOp::UpsertChat(ChatUpsert {
+                    id: *chat_id,
+                    title: title.clone(),
+                    kind: kind.as_str().to_string(),
+                    seen_at: *date,
+                }));
+            }
+            Event::Joined {
+                chat_id,
+                user,
+                date,
+                how,
+            } => {
+                self.upsert_user(user, *date);
+                let (join_kind, inviter) = join_kind_name(how);
+                self.store.writer().submit(WriteOp::Joined(MembershipJoin {
+                    chat_id: *chat_id,
+                    user_id: user.id,
+                    joined_at: *date,
+                    join_kind: join_kind.to_string(),
+                    inviter_id: inviter,
+                }));
+                outcome.raid_signals = self.raids.on_event(event);
+                outcome.cluster = self.clusters.on_event(event);
+                if let Some(update) = self.clusters.observe_profile(user, *date) {
+                    outcome.cluster = Some(update);
+                }
+                let mut ctx = self.context(*chat_id, user, "", *date);
+                ctx.joined_secs_ago = Some(0);
+                let decision = self.policy.on_join(ctx, *date);
+                outcome.enqueued = self.enqueue_decision(&decision)?;
+                outcome.decision = Some(decision);
+            }
+            Event::Message(msg) | Event::Edited(msg) => {
+                self.on_message(event, msg, &mut outcome)?;
+            }
+            Event::Deleted { chat_id, ids, .. } => {
+                self.store.writer().submit(WriteOp::MessagesDeleted {
+                    chat_id: *chat_id,
+                    message_ids: ids.clone(),
+                });
+            }
+            Event::Left {
+                chat_id,
+                user_id,
+                date,
+            } => {
+                self.store.writer().submit(WriteOp::Left {
+                    chat_id: *chat_id,
+                    user_id: *user_id,
+                    left_at: *date,
+                });
+                outcome.raid_signals = self.raids.on_event(event);
+            }
+            Event::RestrictedByAdmin {
+                chat_id,
+                user_id,
+                admin_id,
+                date,
+                banned,
+                until,
+            } => {
+                self.store
+                    .writer()
+                    .add_restriction(NewRestriction {
+                        chat_id: *chat_id,
+                        user_id: *user_id,
+                        kind: if *banned { "ban" } else { "restrict" }.to_string(),
+                        since: *date,
+                        until: *until,
+                        reason: "by another admin".to_string(),
+                        by: format!("admin:{admin_id}"),
+                    })
+                    .context("cannot record another admin's ban")?;
+                let verb = if *banned { "banned" } else { "restricted" };
+                self.alert(
+                    *date,
+                    *chat_id,
+                    AlertKind::AdminBan,
+                    format!("admin {admin_id} {verb} user {user_id}: add their messages to the dataset?"),
+                    Some(*user_id),
+                );
+            }
+        }
+        for signal in outcome.raid_signals.clone() {
+            outcome.enqueued.extend(self.on_raid_signal(signal)?);
+        }
+        Ok(outcome)
+    }
+
+    fn on_message(&mut self, event: &Event, msg: &Message, outcome: &mut Outcome) -> Result<()> {
+        self.counters.messages += 1;
+        self.upsert_user(&msg.from, msg.date);
+        let verdict = self.engine.check(msg);
+        outcome.raid_signals = self.raids.on_event(event);
+        outcome.cluster = self.clusters.on_event(event);
+        let extra = self.context_hits(msg.chat_id, msg.from.id);
+        let verdict = if extra.is_empty() {
+            verdict
+        } else {
+            verdict.with_extra_hits(extra, self.engine.config())
+        };
+        let mut ctx = self.context(msg.chat_id, &msg.from, &msg.text, msg.date);
+        ctx.score = f64::from(verdict.score);
+        ctx.hits = verdict
+            .hits
+            .iter()
+            .map(|h| (h.name.to_string(), f64::from(h.weight)))
+            .collect();
+        ctx.link_domains = link_domains(msg);
+        let decision = self.policy.on_message(ctx, msg.id, msg.date);
+        outcome.enqueued = self.enqueue_decision(&decision)?;
+        let flagged = verdict.class != VerdictClass::Ham
+            || !decision.fired.is_empty()
+            || decision.flagged_for_review;
+        if flagged {
+            self.counters.flagged += 1;
+        } else if f64::from(verdict.score) >= f64::from(self.engine.config().review_threshold) * 0.8
+        {
+            self.alert(
+                msg.date,
+                msg.chat_id,
+                AlertKind::LowConfidenceHam,
+                format!(
+                    "{} scored {:.0}% — just under review",
+                    msg.from.display_name(),
+                    verdict.score * 100.0
+                ),
+                Some(msg.from.id),
+            );
+        }
+        self.store
+            .writer()
+            .submit(WriteOp::RecordMessage(message_record(msg, &verdict, &decision, flagged)));
+        outcome.verdict = Some(verdict);
+        outcome.decision = Some(decision);
+        Ok(())
+    }
+
+    /// Hits other detectors add to a message: raid participation and cluster membership.
+    fn context_hits(&self, chat: ChatId, user: UserId) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        if let Some(raid) = self.raids.active_raid(chat)
+            && raid.participants.contains(&user)
+        {
+            hits.push(engine::hit(
+                "raid",
+                self.engine.config().weights.raid,
+                format!("joined during raid #{} ({} accounts)", raid.id, raid.participants.len()),
+            ));
+        }
+        let size = self.clusters.cluster_size(user);
+        if size >= CLUSTER_HIT_MIN_SIZE {
+            let kinds = self
+                .clusters
+                .cluster_of(user)
+                .map(|c| {
+                    c.kinds
+                        .iter()
+                        .map(|k| k.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            hits.push(engine::hit(
+                "cluster",
+                self.engine.config().weights.cluster,
+                format!("one of {size} linked accounts ({kinds})"),
+            ));
+        }
+        hits
+    }
+
+    /// The rule context facts that do not come from the verdict.
+    fn context(&self, chat: ChatId, person: &Person, text: &str, now: Timestamp) -> RuleContext {
+        RuleContext {
+            chat_id: chat,
+            user_id: person.id,
+            score: 0.0,
+            hits: Vec::new(),
+            risk: policy::RiskLevel::Safe,
+            velocity: f64::from(self.engine.messages_last_minute(chat, person.id)),
+            strikes: 0,
+            is_new: true,
+            is_trusted: false,
+            account_age_secs: engine::estimate_account_created(person.id)
+                .map(|created| (now - created).max(0)),
+            chat_mode: self.policy.cfg.mode_for(chat),
+            joined_secs_ago: None,
+            cluster_size: self.clusters.cluster_size(person.id) as u32,
+            raid_active: self.raids.is_raid_active(chat, now),
+            text: text.to_string(),
+            link_domains: Vec::new(),
+            known_spammer: self
+                .engine
+                .known_spammers()
+                .lookup(person.id, now)
+                .is_some_and(|e| e.listed),
+        }
+    }
+
+    fn upsert_user(&self, person: &Person, at: Timestamp) {
+        self.store.writer().submit(WriteOp::UpsertUser(UserUpsert {
+            id: person.id,
+            first_name: person.first_name.clone(),
+            last_name: person.last_name.clone(),
+            username: person.username.clone(),
+            is_bot: person.is_bot,
+            seen_at: at,
+        }));
+    }
+
+    /// Enqueues a decision's actions (acknowledged) and persists a strike it added.
+    pub fn enqueue_decision(&mut self, decision: &Decision) -> Result<Vec<i64>> {
+        if let Some((strike_id, _)) = decision.strike
+            && let Some(strike) = self.policy.strikes.get(strike_id)
+            && strike.store_id.is_none()
+        {
+            let store_id = self.store.writer().add_strike(strike.to_new_strike())?;
+            self.policy.strikes.set_store_id(strike_id, store_id);
+        }
+        self.enqueue(&decision.planned)
+    }
+
+    pub fn enqueue(&mut self, planned: &[PlannedAction]) -> Result<Vec<i64>> {
+        let ids = policy::enqueue(&self.store, planned, self.now)?;
+        self.counters.actions_enqueued += ids.len() as u64;
+        Ok(ids)
+    }
+
+    /// Actions for a chat-wide change (containment), under the chat's mode.
+    pub fn plan_chat_actions(
+        &self,
+        chat: ChatId,
+        kinds: &[ActionKind],
+        by: Actor,
+        reason: &str,
+        at: Timestamp,
+    ) -> Vec<PlannedAction> {
+        let actions = kinds
+            .iter()
+            .map(|kind| Action {
+                kind: kind.clone(),
+                chat_id: chat,
+                user_id: None,
+                message_id: None,
+                reason: reason.to_string(),
+                requested_by: by.clone(),
+                idempotency_key: format!("{chat}:{}:{at}:{}", kind.name(), by),
+            })
+            .collect();
+        policy::apply_mode(self.policy.cfg.mode_for(chat), actions).planned
+    }
+
+    fn on_raid_signal(&mut self, signal: RaidSignal) -> Result<Vec<i64>> {
+        match signal {
+            RaidSignal::RaidStarted { chat, raid } => {
+                self.persist_raid(&raid)?;
+                self.alert(
+                    raid.detected_at,
+                    chat,
+                    AlertKind::Raid { raid_id: raid.id },
+                    format!(
+                        "raid #{} in {}: {} joins (trigger {})",
+                        raid.id,
+                        self.chat_title(chat),
+                        raid.participants.len(),
+                        raid.trigger_level
+                    ),
+                    None,
+                );
+                let planned = self.plan_chat_actions(
+                    chat,
+                    &[ActionKind::RaidAlert, ActionKind::NotifyAdmin],
+                    Actor::System,
+                    &format!("raid #{} detected", raid.id),
+                    raid.detected_at,
+                );
+                self.enqueue(&planned)
+            }
+            RaidSignal::RaidEnded { chat, raid } => {
+                self.persist_raid(&raid)?;
+                self.alert(
+                    raid.ended_at.unwrap_or(self.now),
+                    chat,
+                    AlertKind::Raid { raid_id: raid.id },
+                    format!("raid #{} in {} ended", raid.id, self.chat_title(chat)),
+                    None,
+                );
+                Ok(Vec::new())
+            }
+            RaidSignal::ContainmentChanged(change) => {
+                self.store.writer().submit(WriteOp::SetChatMode {
+                    chat_id: change.chat,
+                    mode: change.to.name(),
+                    at: change.at,
+                });
+                self.alert(
+                    change.at,
+                    change.chat,
+                    AlertKind::Containment,
+                    format!(
+                        "{}: {} → {} ({})",
+                        self.chat_title(change.chat),
+                        change.from.name(),
+                        change.to.name(),
+                        change.reason
+                    ),
+                    None,
+                );
+                let planned = self.plan_chat_actions(
+                    change.chat,
+                    &change.actions,
+                    Actor::Rule("raid-containment".to_string()),
+                    &change.reason,
+                    change.at,
+                );
+                self.enqueue(&planned)
+            }
+            RaidSignal::ContainmentProposal {
+                chat,
+                from,
+                to,
+                reason,
+            } => {
+                self.alert(
+                    self.now,
+                    chat,
+                    AlertKind::Containment,
+                    format!("proposed: {} → {} ({reason})", from.name(), to.name()),
+                    None,
+                );
+                Ok(Vec::new())
+            }
+            RaidSignal::JoinerDuringRaid { chat, user, raid_id } => {
+                // The rules decide (raid_newcomer_mute); here the raid keeps its participant list.
+                tracing::debug!(chat, user, raid_id, "joined during a raid");
+                Ok(Vec::new())
+            }
+            RaidSignal::RaidEscalated { chat, reason, .. } => {
+                self.alert(self.now, chat, AlertKind::Containment, reason, None);
+                Ok(Vec::new())
+            }
+            RaidSignal::RaidCooling { .. } => Ok(Vec::new()),
+        }
+    }
+
+    fn persist_raid(&self, raid: &crate::raid::Raid) -> Result<()> {
+        self.store.writer().submit(WriteOp::UpsertRaid(RaidUpsert {
+            id: Some(raid.id as i64),
+            chat_id: raid.chat,
+            started_at: raid.started_at,
+            ended_at: raid.ended_at,
+            joins: raid.participants.len() as i64,
+            peak_per_min: f64::from(raid.peak_joins_per_window),
+            state: format!("{:?}", raid.phase).to_lowercase(),
+            detail: serde_json::to_value(raid)?,
+        }));
+        Ok(())
+    }
+
+    /// Time-driven work: raid cooling and auto-release, state pruning.
+    pub fn tick(&mut self, now: Timestamp) -> Result<Vec<i64>> {
+        self.now = self.now.max(now);
+        let mut enqueued = Vec::new();
+        for signal in self.raids.tick(now) {
+            enqueued.extend(self.on_raid_signal(signal)?);
+        }
+        Ok(enqueued)
+    }
+
+    /// Sets a chat's containment by hand (console or admin chat).
+    pub fn set_containment(&mut self, chat: ChatId, mode: Containment, by: Actor) -> Result<Vec<i64>> {
+        let reason = format!("set by {by}");
+        match self.raids.set_containment(chat, mode, self.now, &reason) {
+            Some(change) => self.on_raid_signal(RaidSignal::ContainmentChanged(change)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn alert(
+        &mut self,
+        at: Timestamp,
+        chat_id: ChatId,
+        kind: AlertKind,
+        summary: String,
+        user_id: Option<UserId>,
+    ) {
+        if self.alerts.len() == ALERTS_KEPT {
+            self.alerts.pop_front();
+        }
+        self.alerts.push_back(Alert {
+            id: self.next_alert,
+            at,
+            chat_id,
+            kind,
+            summary,
+            user_id,
+        });
+        self.next_alert += 1;
+    }
+}
+
+fn message_record(msg: &Message, verdict: &Verdict, decision: &Decision, flagged: bool) -> NewMessage {
+    let mut summary: Vec<String> = verdict
+        .hits
+        .iter()
+        .filter(|h| h.weight > 0.0)
+        .take(3)
+        .map(|h| h.name.to_string())
+        .collect();
+    for fired in &decision.fired {
+        summary.push(format!("rule:{}", fired.rule));
+    }
+    NewMessage {
+        chat_id: msg.chat_id,
+        message_id: msg.id,
+        user_id: msg.from.id,
+        ts: msg.date,
+        text: msg.text.clone(),
+        media: format!("{:?}", msg.media).to_lowercase(),
+        edited: msg.edited,
+        verdict: verdict.class.as_str().to_string(),
+        score: f64::from(verdict.score),
+        flagged,
+        summary: summary.join(", "),
+        hits: verdict
+            .hits
+            .iter()
+            .map(|h| NewHit {
+                name: h.name.to_string(),
+                weight: f64::from(h.weight),
+                detail: h.reason.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Store hit records back as engine hits (for display and backtests).
+pub fn hits_from_records(records: &[HitRecord]) -> Vec<(String, f64)> {
+    records.iter().map(|h| (h.name.clone(), h.weight)).collect()
+}
+
+fn join_kind_name(how: &JoinKind) -> (&'static str, Option<UserId>) {
+    match how {
+        JoinKind::Direct => ("direct", None),
+        JoinKind::AddedBy { by } => ("added", Some(*by)),
+        JoinKind::InviteLink { inviter, .. } => ("invite_link", *inviter),
+        JoinKind::Request { approved_by } => ("request", *approved_by),
+    }
+}
+
+fn containment_from_name(name: &str) -> Option<Containment> {
+    match name {
+        "normal" => Some(Containment::Normal),
+        "bunker" => Some(Containment::Bunker),
+        "lockdown" => Some(Containment::Lockdown),
+        other => other
+            .strip_prefix("slow:")
+            .and_then(|s| s.parse().ok())
+            .and_then(|s| Containment::slow(s).ok()),
+    }
+}
+
+/// Lower-case domains of the links in a message (text, hidden links, buttons).
+pub fn link_domains(msg: &Message) -> Vec<String> {
+    let mut domains: Vec<String> = crate::clusters::features::message_links(msg)
+        .into_iter()
+        .map(|l| l.domain)
+        .collect();
+    domains.sort();
+    domains.dedup();
+    domains
+}

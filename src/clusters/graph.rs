@@ -429,11 +429,11 @@ impl ClusterGraph {
             self.members[slot as usize] = vec![slot];
             self.oldest[slot as usize] = slot;
         }
-        let by_user = &self.by_user;
+        // Entries are in time order; evicted users still listed are skipped when linking.
         self.buckets.retain(|_, bucket| {
-            bucket
-                .recent
-                .retain(|(t, u)| *t >= cutoff && by_user.contains_key(u));
+            while bucket.recent.front().is_some_and(|(t, _)| *t < cutoff) {
+                bucket.recent.pop_front();
+            }
             !bucket.recent.is_empty()
         });
         tracing::debug!(

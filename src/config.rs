@@ -14,7 +14,10 @@ pub const DEFAULT_CONFIG: &str = include_str!("../assets/config.toml");
 pub struct Config {
     pub general: GeneralConfig,
     pub store: StoreConfig,
+    pub engine: crate::engine::EngineConfig,
     pub policy: crate::policy::PolicyConfig,
+    pub raid: crate::raid::RaidConfig,
+    pub clusters: crate::clusters::ClusterConfig,
     pub telegram: crate::telegram::config::TelegramConfig,
 }
 
@@ -65,6 +68,14 @@ impl Config {
             .policy
             .validate()
             .map_err(|err| anyhow::anyhow!("{}: [policy] {err}", origin.display()))?;
+        config
+            .raid
+            .validate()
+            .map_err(|err| anyhow::anyhow!("{}: [raid] {err}", origin.display()))?;
+        config
+            .clusters
+            .validate()
+            .map_err(|err| anyhow::anyhow!("{}: [clusters] {err}", origin.display()))?;
         config
             .telegram
             .validate()

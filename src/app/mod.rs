@@ -3,4 +3,5 @@
 //! [`live::LiveView`]. They talk through channels only.
 
 pub mod live;
+pub mod pipeline;
 pub mod terminal;

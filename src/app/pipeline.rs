@@ -34,7 +34,9 @@ pub struct Alert {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AlertKind {
-    Raid { raid_id: u64 },
+    Raid {
+        raid_id: u64,
+    },
     /// Another admin banned or restricted someone: add their messages to the dataset?
     AdminBan,
     /// A message that scored just under the review threshold.
@@ -126,7 +128,7 @@ impl Pipeline {
             policy::rule_store::load_or_seed(&store, policy_cfg.regex_size_limit, now)
                 .context("cannot load the rules")?;
         let mut policy = Policy::new(policy_cfg, rules);
-        let strikes = reader.strikes(&Default::default(), usize::MAX)?;
+        let strikes = active_strikes(&reader, now - policy.cfg.strike_expiry as i64)?;
         policy.strikes = policy::StrikeBook::from_records(&strikes, policy.cfg.strike_expiry);
         let mut titles = HashMap::new();
         let mut raids = RaidDetector::new(raid_cfg);
@@ -222,10 +224,11 @@ impl Pipeline {
             Event::Message(msg) | Event::Edited(msg) => {
                 self.on_message(event, msg, &mut outcome)?;
             }
-            Event::Deleted { chat_id, ids, .. } => {
+            Event::Deleted { chat_id, ids, date } => {
                 self.store.writer().submit(WriteOp::MessagesDeleted {
                     chat_id: *chat_id,
                     message_ids: ids.clone(),
+                    at: *date,
                 });
             }
             Event::Left {
@@ -236,7 +239,7 @@ impl Pipeline {
                 self.store.writer().submit(WriteOp::Left {
                     chat_id: *chat_id,
                     user_id: *user_id,
-                    left_at: *date,
+                    at: *date,
                 });
                 outcome.raid_signals = self.raids.on_event(event);
             }
@@ -265,7 +268,9 @@ impl Pipeline {
                     *date,
                     *chat_id,
                     AlertKind::AdminBan,
-                    format!("admin {admin_id} {verb} user {user_id}: add their messages to the dataset?"),
+                    format!(
+                        "admin {admin_id} {verb} user {user_id}: add their messages to the dataset?"
+                    ),
                     Some(*user_id),
                 );
             }
@@ -319,7 +324,9 @@ impl Pipeline {
         }
         self.store
             .writer()
-            .submit(WriteOp::RecordMessage(message_record(msg, &verdict, &decision, flagged)));
+            .submit(WriteOp::RecordMessage(message_record(
+                msg, &verdict, &decision, flagged,
+            )));
         outcome.verdict = Some(verdict);
         outcome.decision = Some(decision);
         Ok(())
@@ -334,7 +341,11 @@ impl Pipeline {
             hits.push(engine::hit(
                 "raid",
                 self.engine.config().weights.raid,
-                format!("joined during raid #{} ({} accounts)", raid.id, raid.participants.len()),
+                format!(
+                    "joined during raid #{} ({} accounts)",
+                    raid.id,
+                    raid.participants.len()
+                ),
             ));
         }
         let size = self.clusters.cluster_size(user);
@@ -367,7 +378,7 @@ impl Pipeline {
             score: 0.0,
             hits: Vec::new(),
             risk: policy::RiskLevel::Safe,
-            velocity: f64::from(self.engine.messages_last_minute(chat, person.id)),
+            velocity: 0.0, // VELOCITY-PENDING
             strikes: 0,
             is_new: true,
             is_trusted: false,
@@ -481,6 +492,7 @@ impl Pipeline {
                 self.store.writer().submit(WriteOp::SetChatMode {
                     chat_id: change.chat,
                     mode: change.to.name(),
+                    by: "rule:raid-containment".to_string(),
                     at: change.at,
                 });
                 self.alert(
@@ -520,7 +532,11 @@ impl Pipeline {
                 );
                 Ok(Vec::new())
             }
-            RaidSignal::JoinerDuringRaid { chat, user, raid_id } => {
+            RaidSignal::JoinerDuringRaid {
+                chat,
+                user,
+                raid_id,
+            } => {
                 // The rules decide (raid_newcomer_mute); here the raid keeps its participant list.
                 tracing::debug!(chat, user, raid_id, "joined during a raid");
                 Ok(Vec::new())
@@ -535,7 +551,6 @@ impl Pipeline {
 
     fn persist_raid(&self, raid: &crate::raid::Raid) -> Result<()> {
         self.store.writer().submit(WriteOp::UpsertRaid(RaidUpsert {
-            id: Some(raid.id as i64),
             chat_id: raid.chat,
             started_at: raid.started_at,
             ended_at: raid.ended_at,
@@ -558,7 +573,12 @@ impl Pipeline {
     }
 
     /// Sets a chat's containment by hand (console or admin chat).
-    pub fn set_containment(&mut self, chat: ChatId, mode: Containment, by: Actor) -> Result<Vec<i64>> {
+    pub fn set_containment(
+        &mut self,
+        chat: ChatId,
+        mode: Containment,
+        by: Actor,
+    ) -> Result<Vec<i64>> {
         let reason = format!("set by {by}");
         match self.raids.set_containment(chat, mode, self.now, &reason) {
             Some(change) => self.on_raid_signal(RaidSignal::ContainmentChanged(change)),
@@ -589,7 +609,12 @@ impl Pipeline {
     }
 }
 
-fn message_record(msg: &Message, verdict: &Verdict, decision: &Decision, flagged: bool) -> NewMessage {
+fn message_record(
+    msg: &Message,
+    verdict: &Verdict,
+    decision: &Decision,
+    flagged: bool,
+) -> NewMessage {
     let mut summary: Vec<String> = verdict
         .hits
         .iter()
@@ -627,6 +652,27 @@ fn message_record(msg: &Message, verdict: &Verdict, decision: &Decision, flagged
 /// Store hit records back as engine hits (for display and backtests).
 pub fn hits_from_records(records: &[HitRecord]) -> Vec<(String, f64)> {
     records.iter().map(|h| (h.name.clone(), h.weight)).collect()
+}
+
+/// Strikes given since `since` and not forgiven: what the ladder still counts.
+fn active_strikes(
+    reader: &warden_store::Reader,
+    since: Timestamp,
+) -> Result<Vec<warden_store::StrikeRecord>> {
+    let filter = warden_store::StrikeFilter {
+        since: Some(since),
+        ..Default::default()
+    };
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = reader.strikes(&filter, cursor, warden_store::MAX_PAGE)?;
+        all.extend(page.items);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
 }
 
 fn join_kind_name(how: &JoinKind) -> (&'static str, Option<UserId>) {

@@ -2,7 +2,7 @@
 //! links, invite links, near-sequential ids, name patterns, bio links, avatars). Components of
 //! strong-enough edges are clusters. Updated incrementally per event, bounded by a time window.
 
-mod features;
+pub mod features;
 mod graph;
 mod layout;
 #[cfg(test)]

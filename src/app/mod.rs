@@ -5,3 +5,5 @@
 pub mod live;
 pub mod pipeline;
 pub mod terminal;
+pub mod commands;
+pub mod runtime;

@@ -586,6 +586,10 @@ impl Pipeline {
         }
     }
 
+    pub fn dismiss_alert(&mut self, id: u64) {
+        self.alerts.retain(|a| a.id != id);
+    }
+
     fn alert(
         &mut self,
         at: Timestamp,

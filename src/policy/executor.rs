@@ -158,6 +158,7 @@ impl Executor {
             match gateway.execute(&action, now) {
                 Ok(()) => {
                     self.audit(&row, "executed", now)?;
+                    self.record_restriction(&row, &action, now)?;
                     writer.complete_action(row.id, now)?;
                     report.done += 1;
                 }
@@ -182,6 +183,46 @@ impl Executor {
             }
         }
         Ok(report)
+    }
+
+    /// Keeps the bans/mutes table in step with what was actually carried out.
+    fn record_restriction(
+        &self,
+        row: &ActionRow,
+        action: &Action,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let Some(user_id) = action.user_id else {
+            return Ok(());
+        };
+        let writer = self.store.writer();
+        let (kind, until) = match &action.kind {
+            ActionKind::Ban { seconds } => ("ban", seconds.map(|s| now + s as i64)),
+            ActionKind::Mute { seconds } => ("mute", Some(now + *seconds as i64)),
+            ActionKind::Restrict => ("restrict", None),
+            ActionKind::Unban | ActionKind::Unrestrict => {
+                writer.commit(warden_store::WriteOp::LiftRestrictions {
+                    chat_id: action.chat_id,
+                    user_id,
+                    kind: matches!(action.kind, ActionKind::Unban).then(|| "ban".to_string()),
+                    by: row.requested_by.clone(),
+                    why: action.reason.clone(),
+                    at: now,
+                })?;
+                return Ok(());
+            }
+            _ => return Ok(()),
+        };
+        writer.add_restriction(warden_store::NewRestriction {
+            chat_id: action.chat_id,
+            user_id,
+            kind: kind.to_string(),
+            since: now,
+            until,
+            reason: action.reason.clone(),
+            by: row.requested_by.clone(),
+        })?;
+        Ok(())
     }
 
     /// One batch: claim and execute.

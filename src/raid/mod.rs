@@ -344,6 +344,13 @@ impl RaidDetector {
             })
     }
 
+    /// Seconds until an active raid ends and auto-engaged containment is released, if it stays quiet.
+    pub fn release_countdown(&self, chat: ChatId, now: Timestamp) -> Option<u64> {
+        let raid = self.chats.get(&chat)?.raid.as_ref()?;
+        let ends = raid.last_hot + self.config.cooling_after_secs + self.config.quiet_period_secs;
+        Some((ends - now).max(0) as u64)
+    }
+
     pub fn join_rate_series(&self, chat: ChatId) -> JoinRateSeries {
         let bucket_secs = self.config.series_bucket_secs;
         match self.chats.get(&chat) {

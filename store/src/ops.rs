@@ -69,6 +69,19 @@ pub enum WriteOp {
         at: i64,
     },
     AddLabel(NewLabel),
+    /// A failed action goes back to pending (a moderator's retry).
+    RetryAction {
+        id: i64,
+        by: String,
+        at: i64,
+    },
+    /// Undo of a label: the newest label on this message is removed from the training set.
+    RemoveLatestLabel {
+        chat_id: i64,
+        message_id: i64,
+        by: String,
+        at: i64,
+    },
     AddStrike(NewStrike),
     ForgiveStrike {
         strike_id: i64,
@@ -454,6 +467,60 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
                 l.user_id,
                 Some(id),
                 json!({ "origin": l.origin, "message_id": l.message_id }),
+            )?;
+            Ok(WriteOutcome::Id(id))
+        }
+        WriteOp::RetryAction { id, by, at } => {
+            let row: Option<(i64, Option<i64>, String)> = c
+                .prepare_cached(
+                    "UPDATE actions SET state = 'pending', not_before = ?2, updated_at = ?2
+                     WHERE id = ?1 AND state = 'failed' RETURNING chat_id, user_id, kind",
+                )?
+                .query_row(params![id, at], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            let Some((chat_id, user_id, kind)) = row else {
+                return Err(OpError::NotFound("failed action", *id));
+            };
+            audit::log(
+                c,
+                *at,
+                by,
+                "action_retry",
+                Some(chat_id),
+                user_id,
+                Some(*id),
+                json!({ "kind": kind }),
+            )?;
+            Ok(WriteOutcome::Id(*id))
+        }
+        WriteOp::RemoveLatestLabel {
+            chat_id,
+            message_id,
+            by,
+            at,
+        } => {
+            let removed: Option<(i64, Option<i64>, String)> = c
+                .prepare_cached(
+                    "DELETE FROM labels WHERE id = (SELECT id FROM labels
+                     WHERE chat_id = ?1 AND message_id = ?2 ORDER BY id DESC LIMIT 1)
+                     RETURNING id, user_id, label",
+                )?
+                .query_row(params![chat_id, message_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            let Some((id, user_id, label)) = removed else {
+                return Err(OpError::NotFound("label on message", *message_id));
+            };
+            audit::log(
+                c,
+                *at,
+                by,
+                &format!("unlabel_{label}"),
+                Some(*chat_id),
+                user_id,
+                Some(id),
+                json!({ "message_id": message_id }),
             )?;
             Ok(WriteOutcome::Id(id))
         }

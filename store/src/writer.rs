@@ -139,6 +139,22 @@ impl Writer {
         self.commit_id(WriteOp::AddLabel(label))
     }
 
+    /// Removes the newest label on a message (undo); its id, or NotFound.
+    pub fn remove_latest_label(
+        &self,
+        chat_id: i64,
+        message_id: i64,
+        by: &str,
+        at: i64,
+    ) -> Result<i64, StoreError> {
+        self.commit_id(WriteOp::RemoveLatestLabel {
+            chat_id,
+            message_id,
+            by: by.to_string(),
+            at,
+        })
+    }
+
     pub fn add_restriction(&self, restriction: NewRestriction) -> Result<i64, StoreError> {
         self.commit_id(WriteOp::AddRestriction(restriction))
     }

@@ -2,5 +2,7 @@
 //! the executor; the console thread owns the terminal and reads the store and the published
 //! [`live::LiveView`]. They talk through channels only.
 
+pub mod console;
 pub mod live;
+pub mod source;
 pub mod terminal;

@@ -2,8 +2,10 @@
 //! the executor; the console thread owns the terminal and reads the store and the published
 //! [`live::LiveView`]. They talk through channels only.
 
+pub mod commands;
+pub mod console;
 pub mod live;
 pub mod pipeline;
-pub mod terminal;
-pub mod commands;
 pub mod runtime;
+pub mod source;
+pub mod terminal;

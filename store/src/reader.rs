@@ -103,6 +103,46 @@ fn author(first: Option<String>, last: Option<String>, username: Option<String>)
     (!name.is_empty()).then_some(name)
 }
 
+/// `%text%` for LIKE with `\` escaping.
+fn like_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// Ids inlined into `IN (...)` (integers only, so no injection); `NULL` for none, which
+/// matches nothing.
+fn id_list(ids: &[i64]) -> String {
+    if ids.is_empty() {
+        return "NULL".into();
+    }
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// An audit detail as `key=value` pairs; nulls and empty objects left out.
+fn compact_detail(json: &str) -> String {
+    match serde_json::from_str::<Value>(json) {
+        Ok(Value::Object(map)) => map
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| match v {
+                Value::String(s) => format!("{k}={s}"),
+                other => format!("{k}={other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        Ok(Value::Null) | Err(_) => String::new(),
+        Ok(other) => other.to_string(),
+    }
+}
+
 const MESSAGE_COLUMNS: &str = "m.id, m.chat_id, m.message_id, m.user_id, m.ts, m.text, m.media, m.edited, m.deleted, m.verdict, m.score, m.flagged, m.summary, u.first_name, u.last_name, u.username";
 
 fn message_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
@@ -770,6 +810,405 @@ impl Reader {
             )?;
         }
         Ok(clusters)
+    }
+
+    // ---------- console: feed, history, lookups ----------
+
+    /// Chat ids a filter text names: an id, or part of a title. `None`: no filter.
+    fn resolve_chats(&self, text: Option<&str>) -> Result<Option<Vec<i64>>, StoreError> {
+        let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        let mut ids: Vec<i64> = self.list(
+            "SELECT id FROM chats WHERE title LIKE ?1 ESCAPE '\\' ORDER BY id LIMIT 500",
+            &[SqlValue::Text(like_pattern(text))],
+            |r| r.get(0),
+        )?;
+        if let Ok(id) = text.parse::<i64>() {
+            ids.push(id);
+        }
+        Ok(Some(ids))
+    }
+
+    /// User ids a filter text names. `None`: no filter.
+    fn resolve_users(&self, text: Option<&str>) -> Result<Option<Vec<i64>>, StoreError> {
+        let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            self.find_users(text, 500)?
+                .into_iter()
+                .map(|u| u.id)
+                .collect(),
+        ))
+    }
+
+    /// Users an id, `@username` (case-insensitive) or part of a display name names; exact
+    /// matches first.
+    pub fn find_users(&self, handle: &str, limit: usize) -> Result<Vec<UserRecord>, StoreError> {
+        let handle = handle.trim();
+        let limit = SqlValue::Integer(limit.clamp(1, MAX_PAGE) as i64);
+        if handle.is_empty() {
+            return Ok(Vec::new());
+        }
+        if let Ok(id) = handle.parse::<i64>() {
+            return Ok(self.user(id)?.into_iter().collect());
+        }
+        if let Some(name) = handle.strip_prefix('@') {
+            let exact = self.list(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1 LIMIT ?2"),
+                &[SqlValue::Text(name.to_string()), limit.clone()],
+                user_from_row,
+            )?;
+            if !exact.is_empty() {
+                return Ok(exact);
+            }
+            return self.list(
+                &format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE username = ?1 COLLATE NOCASE
+                     ORDER BY last_seen DESC LIMIT ?2"
+                ),
+                &[SqlValue::Text(name.to_string()), limit],
+                user_from_row,
+            );
+        }
+        self.list(
+            &format!(
+                "SELECT {USER_COLUMNS} FROM users
+                 WHERE (coalesce(first_name, '') || ' ' || coalesce(last_name, '')) LIKE ?1 ESCAPE '\\'
+                    OR username LIKE ?1 ESCAPE '\\'
+                 ORDER BY (lower(trim(coalesce(first_name, '') || ' ' || coalesce(last_name, ''))) = lower(?2)) DESC,
+                          last_seen DESC
+                 LIMIT ?3"
+            ),
+            &[
+                SqlValue::Text(like_pattern(handle)),
+                SqlValue::Text(handle.to_string()),
+                limit,
+            ],
+            user_from_row,
+        )
+    }
+
+    /// WHERE for flagged messages (alias `m`, users as `u`); also says whether `u` is needed.
+    fn feed_where(
+        &self,
+        filter: &FeedFilter,
+        after: Option<i64>,
+        until: Option<i64>,
+    ) -> Result<(Where, bool), StoreError> {
+        let mut w = Where::default();
+        // Literal, so SQLite can pick the partial indexes on flagged rows.
+        w.add("m.flagged = 1", []);
+        w.opt_i64("m.id > ?", after);
+        w.opt_i64("m.id <= ?", until);
+        w.opt_i64("m.ts >= ?", filter.since);
+        w.opt_i64("m.ts < ?", filter.before);
+        if let Some(chats) = self.resolve_chats(filter.chat.as_deref())? {
+            w.add(&format!("m.chat_id IN ({})", id_list(&chats)), []);
+        }
+        if let Some(users) = self.resolve_users(filter.user.as_deref())? {
+            w.add(&format!("m.user_id IN ({})", id_list(&users)), []);
+        }
+        if let Some(kind) = filter.action.as_deref().filter(|k| !k.is_empty()) {
+            w.add(
+                "(m.chat_id, m.message_id) IN (SELECT chat_id, message_id FROM actions
+                  WHERE message_id IS NOT NULL AND kind = ?)",
+                [SqlValue::Text(kind.to_string())],
+            );
+        }
+        if let Some(by) = filter.by.as_deref().filter(|b| !b.is_empty()) {
+            w.add(
+                "(m.chat_id, m.message_id) IN (SELECT chat_id, message_id FROM actions
+                  WHERE message_id IS NOT NULL AND requested_by LIKE ? ESCAPE '\\')",
+                [SqlValue::Text(like_pattern(by))],
+            );
+        }
+        for word in filter.words.iter().filter(|w| !w.is_empty()) {
+            let p = SqlValue::Text(like_pattern(word));
+            w.add(
+                "(m.text LIKE ? ESCAPE '\\' OR m.summary LIKE ? ESCAPE '\\' OR u.first_name LIKE ? ESCAPE '\\'
+                  OR u.last_name LIKE ? ESCAPE '\\' OR u.username LIKE ? ESCAPE '\\')",
+                std::iter::repeat_n(p, 5),
+            );
+        }
+        let needs_users = !filter.words.iter().all(|w| w.is_empty());
+        Ok((w, needs_users))
+    }
+
+    /// Flagged messages (deleted ones included), newest first, `limit` rows from `offset`,
+    /// only rows with `id <= until` when given (the console's freeze anchor). Offset paging
+    /// skips entries of the covering (ts, id) index, so deep pages stay cheap.
+    pub fn flagged_window(
+        &self,
+        filter: &FeedFilter,
+        until: Option<i64>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let (mut w, needs_users) = self.feed_where(filter, None, until)?;
+        let join = if needs_users {
+            "LEFT JOIN users u ON u.id = m.user_id"
+        } else {
+            ""
+        };
+        let limit_param = w.limit(limit);
+        w.params.push(SqlValue::Integer(offset as i64));
+        let offset_param = format!("?{}", w.params.len());
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN users u ON u.id = m.user_id
+             WHERE m.id IN (SELECT m.id FROM messages m {join} WHERE {}
+                            ORDER BY m.ts DESC, m.id DESC LIMIT {limit_param} OFFSET {offset_param})
+             ORDER BY m.ts DESC, m.id DESC",
+            w.sql()
+        );
+        let mut items = self.list(&sql, &w.params, message_from_row)?;
+        self.attach_hits(&mut items)?;
+        Ok(items)
+    }
+
+    /// How many flagged messages match, with `after < id <= until` when given. Counting only
+    /// rows after a known row id is how a caller keeps a cached total current cheaply.
+    pub fn flagged_count(
+        &self,
+        filter: &FeedFilter,
+        after: Option<i64>,
+        until: Option<i64>,
+    ) -> Result<u64, StoreError> {
+        let (w, needs_users) = self.feed_where(filter, after, until)?;
+        let join = if needs_users {
+            "LEFT JOIN users u ON u.id = m.user_id"
+        } else {
+            ""
+        };
+        let sql = format!("SELECT count(*) FROM messages m {join} WHERE {}", w.sql());
+        let mut stmt = self.conn.prepare_cached(&sql).ctx(&self.path)?;
+        let n: i64 = stmt
+            .query_row(params_from_iter(w.params.iter()), |r| r.get(0))
+            .ctx(&self.path)?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Row id of the newest flagged message (0 when none).
+    pub fn newest_flagged_id(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT coalesce(max(id), 0) FROM messages WHERE flagged = 1",
+                [],
+                |r| r.get(0),
+            )
+            .ctx(&self.path)
+    }
+
+    /// Outbox actions about these (chat, message) pairs, created in `[from, to]` (the window
+    /// keeps the lookup on the created_at index; the outbox has no message index).
+    pub fn actions_for_messages(
+        &self,
+        messages: &[(i64, i64)],
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<ActionRow>, StoreError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = messages.iter().map(|(_, m)| *m).collect();
+        let sql = format!(
+            "SELECT {ACTION_COLUMNS} FROM actions
+             WHERE created_at >= ?1 AND created_at <= ?2 AND message_id IN ({}) ORDER BY id",
+            id_list(&ids)
+        );
+        let rows = self.list(
+            &sql,
+            &[SqlValue::Integer(from), SqlValue::Integer(to)],
+            action_from_row,
+        )?;
+        Ok(rows
+            .into_iter()
+            .filter(|a| {
+                a.message_id
+                    .is_some_and(|m| messages.contains(&(a.chat_id, m)))
+            })
+            .collect())
+    }
+
+    /// Labels on these (chat, message) pairs, oldest first.
+    pub fn labels_for_messages(
+        &self,
+        messages: &[(i64, i64)],
+    ) -> Result<Vec<LabelRecord>, StoreError> {
+        let mut chats: Vec<i64> = messages.iter().map(|(c, _)| *c).collect();
+        chats.sort_unstable();
+        chats.dedup();
+        let mut out = Vec::new();
+        for chat in chats {
+            let ids: Vec<i64> = messages
+                .iter()
+                .filter(|(c, _)| *c == chat)
+                .map(|(_, m)| *m)
+                .collect();
+            let sql = format!(
+                "SELECT {LABEL_COLUMNS} FROM labels WHERE chat_id = ?1 AND message_id IN ({}) ORDER BY id",
+                id_list(&ids)
+            );
+            out.extend(self.list(&sql, &[SqlValue::Integer(chat)], label_from_row)?);
+        }
+        Ok(out)
+    }
+
+    /// The newest `limit` stored messages (any verdict) with their hits, newest first.
+    pub fn recent_messages(&self, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN users u ON u.id = m.user_id
+             ORDER BY m.id DESC LIMIT ?1"
+        );
+        let mut items = self.list(
+            &sql,
+            &[SqlValue::Integer(limit.min(100_000) as i64)],
+            message_from_row,
+        )?;
+        self.attach_hits(&mut items)?;
+        Ok(items)
+    }
+
+    /// Per chat: when a user first and last wrote, and how many messages are stored.
+    pub fn user_chat_activity(&self, user_id: i64) -> Result<Vec<ChatActivity>, StoreError> {
+        self.list(
+            "SELECT m.chat_id, c.title, min(m.ts), max(m.ts), count(*) FROM messages m
+             LEFT JOIN chats c ON c.id = m.chat_id WHERE m.user_id = ?1
+             GROUP BY m.chat_id ORDER BY max(m.ts) DESC",
+            &[SqlValue::Integer(user_id)],
+            |r| {
+                Ok(ChatActivity {
+                    chat_id: r.get(0)?,
+                    chat_title: r.get(1)?,
+                    first: r.get(2)?,
+                    last: r.get(3)?,
+                    messages: r.get(4)?,
+                })
+            },
+        )
+    }
+
+    /// The three History sources as one WHERE per table, sharing a parameter list.
+    fn history_parts(&self, filter: &HistoryFilter) -> Result<(Where, [String; 3]), StoreError> {
+        let chats = self.resolve_chats(filter.chat.as_deref())?;
+        let users = self.resolve_users(filter.user.as_deref())?;
+        let mut w = Where::default();
+        // (table alias, time, actor, action, reason) columns.
+        let tables = [
+            ("s", "s.ts", "s.source", "'strike'", "s.reason"),
+            ("r", "r.since", "r.by", "r.kind", "r.reason"),
+            ("a", "a.ts", "a.actor", "a.action", "a.detail"),
+        ];
+        let mut parts: [String; 3] = Default::default();
+        for (i, (alias, ts, actor, action, reason)) in tables.into_iter().enumerate() {
+            if let Some(chats) = &chats {
+                w.add(&format!("{alias}.chat_id IN ({})", id_list(chats)), []);
+            }
+            if let Some(users) = &users {
+                w.add(&format!("{alias}.user_id IN ({})", id_list(users)), []);
+            }
+            w.opt_i64(&format!("{ts} >= ?"), filter.since);
+            w.opt_i64(&format!("{ts} < ?"), filter.before);
+            if let Some(by) = filter.by.as_deref().filter(|b| !b.is_empty()) {
+                w.add(
+                    &format!("{actor} LIKE ? ESCAPE '\\'"),
+                    [SqlValue::Text(like_pattern(by))],
+                );
+            }
+            if let Some(kind) = filter.action.as_deref().filter(|k| !k.is_empty()) {
+                w.add(&format!("{action} = ?"), [SqlValue::Text(kind.to_string())]);
+            }
+            for word in filter.words.iter().filter(|w| !w.is_empty()) {
+                let p = SqlValue::Text(like_pattern(word));
+                w.add(
+                    &format!(
+                        "({reason} LIKE ? ESCAPE '\\' OR {actor} LIKE ? ESCAPE '\\' OR {action} LIKE ? ESCAPE '\\')"
+                    ),
+                    std::iter::repeat_n(p, 3),
+                );
+            }
+            if alias == "a" {
+                // Strikes and restrictions are listed from their own tables (with reasons);
+                // the outbox bookkeeping is not what a reviewer looks for.
+                w.add(
+                    "a.action NOT IN ('strike', 'ban', 'mute', 'restrict', 'shadow_mute', 'throttle',
+                                      'action_claimed', 'action_done', 'action_reset')",
+                    [],
+                );
+            }
+            parts[i] = w.sql();
+            w.clauses.clear();
+        }
+        Ok((w, parts))
+    }
+
+    /// Strikes, restrictions and audit entries merged newest first, `limit` rows from `offset`.
+    pub fn history_window(
+        &self,
+        filter: &HistoryFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        let (mut w, [s, r, a]) = self.history_parts(filter)?;
+        let limit = limit.clamp(1, MAX_PAGE);
+        w.params.push(SqlValue::Integer((offset + limit) as i64));
+        let each = format!("?{}", w.params.len());
+        w.params.push(SqlValue::Integer(limit as i64));
+        let limit_param = format!("?{}", w.params.len());
+        w.params.push(SqlValue::Integer(offset as i64));
+        let offset_param = format!("?{}", w.params.len());
+        let sql = format!(
+            "SELECT h.source, h.id, h.ts, h.actor, h.action, h.chat_id, c.title, h.user_id,
+                    u.first_name, u.last_name, u.username, h.reason
+             FROM (
+               SELECT * FROM (SELECT 'strike' AS source, s.id, s.ts, s.source AS actor, 'strike' AS action,
+                                     s.chat_id, s.user_id, s.reason
+                              FROM strikes s WHERE {s} ORDER BY s.ts DESC, s.id DESC LIMIT {each})
+               UNION ALL
+               SELECT * FROM (SELECT 'restriction', r.id, r.since, r.by, r.kind, r.chat_id, r.user_id, r.reason
+                              FROM restrictions r WHERE {r} ORDER BY r.since DESC, r.id DESC LIMIT {each})
+               UNION ALL
+               SELECT * FROM (SELECT 'audit', a.id, a.ts, a.actor, a.action, a.chat_id, a.user_id, a.detail
+                              FROM audit a WHERE {a} ORDER BY a.id DESC LIMIT {each})
+             ) h
+             LEFT JOIN chats c ON c.id = h.chat_id LEFT JOIN users u ON u.id = h.user_id
+             ORDER BY h.ts DESC, h.source DESC, h.id DESC LIMIT {limit_param} OFFSET {offset_param}"
+        );
+        self.list(&sql, &w.params, |row| {
+            let source: String = row.get(0)?;
+            let mut reason: String = row.get(11)?;
+            if source == "audit" {
+                reason = compact_detail(&reason);
+            }
+            Ok(HistoryEntry {
+                source,
+                id: row.get(1)?,
+                ts: row.get(2)?,
+                actor: row.get(3)?,
+                action: row.get(4)?,
+                chat_id: row.get(5)?,
+                chat_title: row.get(6)?,
+                user_id: row.get(7)?,
+                user: author(row.get(8)?, row.get(9)?, row.get(10)?),
+                reason,
+            })
+        })
+    }
+
+    /// How many rows `history_window` pages through.
+    pub fn history_count(&self, filter: &HistoryFilter) -> Result<u64, StoreError> {
+        let (w, [s, r, a]) = self.history_parts(filter)?;
+        let sql = format!(
+            "SELECT (SELECT count(*) FROM strikes s WHERE {s})
+                  + (SELECT count(*) FROM restrictions r WHERE {r})
+                  + (SELECT count(*) FROM audit a WHERE {a})"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).ctx(&self.path)?;
+        let n: i64 = stmt
+            .query_row(params_from_iter(w.params.iter()), |r| r.get(0))
+            .ctx(&self.path)?;
+        Ok(n.max(0) as u64)
     }
 
     // ---------- stats for the console ----------

@@ -484,3 +484,71 @@ pub struct RiskBand {
     pub to: Option<f64>,
     pub users: i64,
 }
+
+// ---------- console queries ----------
+
+/// The console Feed's filter. Text fields are matched the way a moderator types them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FeedFilter {
+    /// A chat id, or part of a chat title (case-insensitive).
+    pub chat: Option<String>,
+    /// A user id, `@username`, or part of a display name.
+    pub user: Option<String>,
+    /// Messages with an outbox action of this kind ("delete", "ban", ...).
+    pub action: Option<String>,
+    /// Messages with an outbox action requested by this actor (substring: "alice", "rule:links").
+    pub by: Option<String>,
+    pub since: Option<i64>,
+    /// Exclusive.
+    pub before: Option<i64>,
+    /// Every word must occur in the text, the verdict summary or the author's names.
+    pub words: Vec<String>,
+}
+
+/// The History pane's filter over strikes, restrictions and the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct HistoryFilter {
+    /// A chat id, or part of a chat title.
+    pub chat: Option<String>,
+    /// A user id, `@username`, or part of a display name.
+    pub user: Option<String>,
+    /// Moderator or rule: substring of the actor ("alice", "mod:", "rule:links").
+    pub by: Option<String>,
+    /// "strike", "ban", "mute", or an audit action ("user_trust", "rule_saved", ...).
+    pub action: Option<String>,
+    pub since: Option<i64>,
+    /// Exclusive.
+    pub before: Option<i64>,
+    /// Every word must occur in the reason, actor or action.
+    pub words: Vec<String>,
+}
+
+/// One History row: a strike, a restriction (ban, mute, ...) or an audit entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    /// "strike" | "restriction" | "audit".
+    pub source: String,
+    /// Row id in its own table.
+    pub id: i64,
+    pub ts: i64,
+    pub actor: String,
+    /// "strike", the restriction kind, or the audit action.
+    pub action: String,
+    pub chat_id: Option<i64>,
+    pub chat_title: Option<String>,
+    pub user_id: Option<i64>,
+    /// "First Last (@username)" when known.
+    pub user: Option<String>,
+    /// The reason in words; for audit rows the compact detail.
+    pub reason: String,
+}
+
+/// A user's messages in one chat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChatActivity {
+    pub chat_id: i64,
+    pub chat_title: Option<String>,
+    pub first: i64,
+    pub last: i64,
+    pub messages: i64,
+}

@@ -484,3 +484,351 @@ fn console_stats() {
     );
     assert_eq!(bands[3].to, None);
 }
+
+// ---------- console queries ----------
+
+fn seed_console(store: &Store) {
+    let w = store.writer();
+    for (id, title) in [(CHAT, "Rust Users"), (OTHER_CHAT, "Crypto Talk")] {
+        w.commit(WriteOp::UpsertChat(ChatUpsert {
+            id,
+            title: title.into(),
+            kind: "supergroup".into(),
+            seen_at: T0,
+        }))
+        .unwrap();
+    }
+    seed_messages(store);
+    w.commit(WriteOp::UpsertUser(UserUpsert {
+        last_name: Some("Doe".into()),
+        ..user(42, "Jane", Some("JDoe"))
+    }))
+    .unwrap();
+    w.commit(WriteOp::UpsertUser(user(41, "Bob", None)))
+        .unwrap();
+}
+
+#[test]
+fn flagged_window_pages_by_offset_with_anchor_and_filters() {
+    let (_dir, store) = open_temp();
+    seed_console(&store);
+    let r = store.reader().unwrap();
+    let all = FeedFilter::default();
+    let expected: Vec<i64> = (0..100).rev().filter(|i| i % 5 == 0).collect();
+    assert_eq!(r.flagged_count(&all, None, None).unwrap(), 20);
+    // Offset windows tile the list without gaps or repeats.
+    let mut seen = Vec::new();
+    for offset in (0..20).step_by(6) {
+        let rows = r.flagged_window(&all, None, offset, 6).unwrap();
+        seen.extend(rows.iter().map(|m| m.message_id));
+    }
+    assert_eq!(seen, expected);
+    let first = &r.flagged_window(&all, None, 0, 1).unwrap()[0];
+    assert_eq!(first.hits[0].name, "link");
+    assert_eq!(first.author.as_deref(), Some("Jane Doe (@JDoe)"));
+
+    // Freeze anchor: rows after it are invisible, counted or listed.
+    let anchor = r.flagged_window(&all, None, 5, 1).unwrap()[0].row_id;
+    assert_eq!(r.flagged_count(&all, None, Some(anchor)).unwrap(), 15);
+    assert_eq!(
+        r.flagged_window(&all, Some(anchor), 0, 1).unwrap()[0].message_id,
+        expected[5]
+    );
+    // Counting only what came after a known row keeps a cached total current.
+    assert_eq!(r.flagged_count(&all, Some(anchor), None).unwrap(), 5);
+    assert_eq!(r.newest_flagged_id().unwrap(), first.row_id);
+
+    let count = |f: FeedFilter| r.flagged_count(&f, None, None).unwrap();
+    let chat = |c: &str| FeedFilter {
+        chat: Some(c.into()),
+        ..Default::default()
+    };
+    assert_eq!(count(chat("rust")), 10, "chat by title part, any case");
+    assert_eq!(count(chat(&OTHER_CHAT.to_string())), 10, "chat by id");
+    assert_eq!(count(chat("nowhere")), 0);
+    let by_user = |u: &str| FeedFilter {
+        user: Some(u.into()),
+        ..Default::default()
+    };
+    assert_eq!(count(by_user("@jdoe")), 7, "username, any case");
+    assert_eq!(count(by_user("jane doe")), 7, "display name");
+    assert_eq!(count(by_user("42")), 7, "id");
+    let words = FeedFilter {
+        words: vec!["message 9".into()],
+        ..Default::default()
+    };
+    let rows = r.flagged_window(&words, None, 0, 10).unwrap();
+    assert_eq!(
+        rows.iter().map(|m| m.message_id).collect::<Vec<_>>(),
+        vec![95, 90]
+    );
+    let percent = FeedFilter {
+        words: vec!["100%".into()],
+        ..Default::default()
+    };
+    assert_eq!(count(percent), 0, "LIKE wildcards in words are literal");
+    let dated = FeedFilter {
+        since: Some(T0 + 30 * 50),
+        before: Some(T0 + 30 * 80),
+        ..Default::default()
+    };
+    assert_eq!(count(dated), 6);
+}
+
+#[test]
+fn flagged_window_filters_by_outbox_action_and_attaches_actions_and_labels() {
+    let (_dir, store) = open_temp();
+    seed_console(&store);
+    let w = store.writer();
+    let delete = NewAction {
+        kind: "delete".into(),
+        message_id: Some(10),
+        requested_by: "rule:links".into(),
+        ..action("d10")
+    };
+    w.enqueue_action(delete, T0 + 300).unwrap();
+    let ban = NewAction {
+        message_id: Some(20),
+        requested_by: "mod:alice".into(),
+        ..action("b20")
+    };
+    w.enqueue_action(ban, T0 + 600).unwrap();
+    w.add_label(NewLabel {
+        message_id: Some(20),
+        ..label(Some(40), "message 20", "spam")
+    })
+    .unwrap();
+    let r = store.reader().unwrap();
+    let kind = |k: &str| FeedFilter {
+        action: Some(k.into()),
+        ..Default::default()
+    };
+    let ids = |f: FeedFilter| {
+        r.flagged_window(&f, None, 0, 50)
+            .unwrap()
+            .iter()
+            .map(|m| m.message_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(kind("delete")), vec![10]);
+    assert_eq!(ids(kind("ban")), vec![20]);
+    let by = FeedFilter {
+        by: Some("alice".into()),
+        ..Default::default()
+    };
+    assert_eq!(ids(by), vec![20]);
+
+    let keys = [(CHAT, 10), (CHAT, 20), (CHAT, 30)];
+    let actions = r.actions_for_messages(&keys, T0, T0 + 3_600).unwrap();
+    let mut found: Vec<_> = actions
+        .iter()
+        .map(|a| (a.message_id, a.kind.as_str()))
+        .collect();
+    found.sort();
+    assert_eq!(found, vec![(Some(10), "delete"), (Some(20), "ban")]);
+    assert!(
+        r.actions_for_messages(&keys, T0 + 7_200, T0 + 9_000)
+            .unwrap()
+            .is_empty(),
+        "outside the time window"
+    );
+    assert!(
+        r.actions_for_messages(&[(OTHER_CHAT, 10)], T0, T0 + 3_600)
+            .unwrap()
+            .is_empty(),
+        "same message id in another chat"
+    );
+    let labels = r.labels_for_messages(&keys).unwrap();
+    assert_eq!(labels.len(), 1);
+    assert_eq!(labels[0].message_id, Some(20));
+}
+
+#[test]
+fn history_window_merges_strikes_restrictions_and_audit() {
+    let (_dir, store) = open_temp();
+    seed_console(&store);
+    let w = store.writer();
+    w.add_strike(strike(42, "rule:links", T0 + 100)).unwrap();
+    w.add_strike(strike(41, "mod:alice", T0 + 300)).unwrap();
+    w.add_restriction(NewRestriction {
+        chat_id: CHAT,
+        user_id: 42,
+        kind: "ban".into(),
+        since: T0 + 200,
+        until: None,
+        reason: "scam links".into(),
+        by: "mod:bob".into(),
+    })
+    .unwrap();
+    w.commit(WriteOp::SetUserTrust {
+        user_id: 41,
+        trust: "trusted".into(),
+        by: "mod:alice".into(),
+        at: T0 + 400,
+    })
+    .unwrap();
+    let r = store.reader().unwrap();
+    let all = HistoryFilter::default();
+    let rows = r.history_window(&all, 0, 50).unwrap();
+    let seen: Vec<(&str, &str, i64)> = rows
+        .iter()
+        .map(|h| (h.source.as_str(), h.action.as_str(), h.ts))
+        .collect();
+    // Newest first; the audit rows that mirror strikes and bans are not listed twice.
+    assert_eq!(
+        seen,
+        vec![
+            ("audit", "user_trust", T0 + 400),
+            ("strike", "strike", T0 + 300),
+            ("restriction", "ban", T0 + 200),
+            ("strike", "strike", T0 + 100),
+        ]
+    );
+    assert_eq!(r.history_count(&all).unwrap(), 4);
+    assert_eq!(rows[2].reason, "scam links");
+    assert_eq!(rows[2].user.as_deref(), Some("Jane Doe (@JDoe)"));
+    assert_eq!(rows[2].chat_title.as_deref(), Some("Rust Users"));
+    assert!(
+        rows[0].reason.contains("trust=trusted"),
+        "{}",
+        rows[0].reason
+    );
+    // Offset paging over the merge.
+    let second: Vec<i64> = r
+        .history_window(&all, 1, 2)
+        .unwrap()
+        .iter()
+        .map(|h| h.ts)
+        .collect();
+    assert_eq!(second, vec![T0 + 300, T0 + 200]);
+
+    let count = |f: HistoryFilter| r.history_count(&f).unwrap();
+    let by = |b: &str| HistoryFilter {
+        by: Some(b.into()),
+        ..Default::default()
+    };
+    assert_eq!(count(by("alice")), 2);
+    assert_eq!(count(by("rule:")), 1);
+    let action = HistoryFilter {
+        action: Some("ban".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        r.history_window(&action, 0, 10).unwrap()[0].source,
+        "restriction"
+    );
+    assert_eq!(count(action), 1);
+    let dated = HistoryFilter {
+        since: Some(T0 + 150),
+        before: Some(T0 + 350),
+        ..Default::default()
+    };
+    assert_eq!(count(dated), 2);
+    let chat = HistoryFilter {
+        chat: Some("crypto".into()),
+        ..Default::default()
+    };
+    assert_eq!(count(chat), 0);
+    let user = HistoryFilter {
+        user: Some("@jdoe".into()),
+        ..Default::default()
+    };
+    assert_eq!(count(user), 2);
+    let words = HistoryFilter {
+        words: vec!["scam".into()],
+        ..Default::default()
+    };
+    assert_eq!(count(words), 3);
+}
+
+#[test]
+fn find_users_activity_and_recent_messages() {
+    let (_dir, store) = open_temp();
+    seed_console(&store);
+    let r = store.reader().unwrap();
+    let ids = |h: &str| {
+        r.find_users(h, 10)
+            .unwrap()
+            .iter()
+            .map(|u| u.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids("@JDoe"), vec![42]);
+    assert_eq!(ids("@jdoe"), vec![42]);
+    assert_eq!(ids("jane"), vec![42]);
+    assert_eq!(ids("41"), vec![41]);
+    assert!(ids("@nobody").is_empty());
+    let activity = r.user_chat_activity(42).unwrap();
+    assert_eq!(activity.len(), 2);
+    assert_eq!(activity.iter().map(|a| a.messages).sum::<i64>(), 33);
+    assert!(
+        activity
+            .iter()
+            .any(|a| a.chat_title.as_deref() == Some("Rust Users"))
+    );
+    let recent = r.recent_messages(10).unwrap();
+    assert_eq!(recent.len(), 10);
+    assert_eq!(recent[0].message_id, 99);
+    assert!(recent.iter().any(|m| !m.hits.is_empty()));
+}
+
+/// Timing probe, not a pass/fail test: `cargo test -p warden-store --release --test queries
+/// -- --ignored --nocapture flagged_window_timing`.
+#[test]
+#[ignore = "builds 1M rows; run by hand for the numbers"]
+fn flagged_window_timing_over_a_million_rows() {
+    let (_dir, store) = open_temp();
+    let started = std::time::Instant::now();
+    const N: i64 = 1_000_000;
+    for chunk in 0..(N / 20_000) {
+        let batch: Vec<NewMessage> = (0..20_000)
+            .map(|i| {
+                let n = chunk * 20_000 + i;
+                let mut m = message(CHAT, n, 1_000 + n % 5_000, T0 + n / 10, true);
+                m.hits.clear();
+                m
+            })
+            .collect();
+        store.writer().submit(WriteOp::RecordMessages(batch));
+    }
+    store.writer().flush().unwrap();
+    println!("seeded {N} flagged rows in {:?}", started.elapsed());
+    let r = store.reader().unwrap();
+    let all = FeedFilter::default();
+    let time = |label: &str, f: &dyn Fn() -> usize| {
+        f();
+        let runs = 5;
+        let t = std::time::Instant::now();
+        let mut n = 0;
+        for _ in 0..runs {
+            n = f();
+        }
+        println!("{label}: {:?} per call ({n} rows)", t.elapsed() / runs);
+    };
+    for offset in [0usize, 500_000, 999_940] {
+        time(&format!("flagged_window offset {offset} limit 60"), &|| {
+            r.flagged_window(&all, None, offset, 60).unwrap().len()
+        });
+    }
+    time("flagged_count all", &|| {
+        r.flagged_count(&all, None, None).unwrap() as usize
+    });
+    let newest = r.newest_flagged_id().unwrap();
+    time("flagged_count after newest-1000", &|| {
+        r.flagged_count(&all, Some(newest - 1_000), None).unwrap() as usize
+    });
+    let chat = FeedFilter {
+        chat: Some("-100123".into()),
+        ..Default::default()
+    };
+    time("flagged_window chat filter offset 500000", &|| {
+        r.flagged_window(&chat, None, 500_000, 60).unwrap().len()
+    });
+    let words = FeedFilter {
+        words: vec!["message 99999".into()],
+        ..Default::default()
+    };
+    time("flagged_window word filter offset 0", &|| {
+        r.flagged_window(&words, None, 0, 60).unwrap().len()
+    });
+}

@@ -77,16 +77,16 @@ impl Screen {
 }
 
 #[test]
-#[ignore = "needs the lead's runtime: `warden demo` is not on this branch yet (the lead un-ignores it)"]
 fn demo_in_a_pty_bans_through_the_confirmation_and_restores_the_terminal() {
     let data = tempfile::tempdir().unwrap();
     let pty = open_pty(120, 40);
     let slave = || Stdio::from(pty.slave.try_clone().unwrap());
     let mut command = Command::new(env!("CARGO_BIN_EXE_warden"));
     command
-        .args(["demo", "--data"])
+        .args(["demo", "--speed", "600", "--data"])
         .arg(data.path())
         .env("TERM", "xterm-256color")
+        .env("WARDEN_CONFIG", data.path().join("no-config.toml"))
         .env_remove("NO_COLOR")
         .stdin(slave())
         .stdout(slave())
@@ -135,7 +135,7 @@ fn demo_in_a_pty_bans_through_the_confirmation_and_restores_the_terminal() {
         screen.text()
     );
     assert!(
-        screen.wait_for("spam", 0, Duration::from_secs(20)),
+        screen.wait_for("✖ spam", 0, Duration::from_secs(30)),
         "no flagged message reached the Feed: {}",
         screen.text()
     );
@@ -185,7 +185,7 @@ fn demo_in_a_pty_bans_through_the_confirmation_and_restores_the_terminal() {
     );
 
     // The moderator's ban is in the store.
-    let db = data.path().join("warden.db");
+    let db = data.path().join("demo.db");
     let reader = warden_store::Reader::open(&db).expect("the demo database");
     let actions = reader.actions(None, None, None, 1000).unwrap().items;
     let ban = actions

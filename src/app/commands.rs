@@ -50,7 +50,14 @@ fn run(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Result<Str
             reason,
         } => {
             let chats = target_chats(pipeline, user, chat)?;
-            let n = act(pipeline, &chats, user, ActionKind::Mute { seconds }, &reason, &by)?;
+            let n = act(
+                pipeline,
+                &chats,
+                user,
+                ActionKind::Mute { seconds },
+                &reason,
+                &by,
+            )?;
             Ok(format!(
                 "mute of {user} for {} queued in {n} chat(s)",
                 policy::duration::format_duration(seconds)
@@ -60,7 +67,9 @@ fn run(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Result<Str
             let chats = target_chats(pipeline, user, chat)?;
             let mut summary = Vec::new();
             for chat in chats {
-                let decision = pipeline.policy.strike(chat, user, None, &reason, by.clone(), now);
+                let decision = pipeline
+                    .policy
+                    .strike(chat, user, None, &reason, by.clone(), now);
                 pipeline.enqueue_decision(&decision)?;
                 let count = decision.strike.map_or(0, |(_, n)| n);
                 summary.push(format!("{} (strike {count})", pipeline.chat_title(chat)));
@@ -100,7 +109,9 @@ fn run(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Result<Str
                     at: now,
                 })?;
             let _ = reason;
-            Ok(format!("{user} is trusted: never acted on by content rules again"))
+            Ok(format!(
+                "{user} is trusted: never acted on by content rules again"
+            ))
         }
         Command::Bunker { chat, on } => {
             let mode = if on {
@@ -134,9 +145,20 @@ fn run(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Result<Str
             let mut n = 0;
             for user in &members {
                 let chats = target_chats(pipeline, *user, None)?;
-                n += act(pipeline, &chats, *user, ActionKind::Ban { seconds: None }, &reason, &by)?;
+                n += act(
+                    pipeline,
+                    &chats,
+                    *user,
+                    ActionKind::Ban { seconds: None },
+                    &reason,
+                    &by,
+                )?;
             }
-            Ok(format!("{} ban(s) queued for {} linked accounts", n, members.len()))
+            Ok(format!(
+                "{} ban(s) queued for {} linked accounts",
+                n,
+                members.len()
+            ))
         }
         Command::ClusterLabelSpam { cluster } => {
             let members = pipeline.clusters.members(cluster);
@@ -145,18 +167,29 @@ fn run(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Result<Str
             for user in members {
                 for message in reader.user_history(user, None)?.recent_messages {
                     if message.text.is_some() {
-                        label(pipeline, message.chat_id, message.message_id, user, Label::Spam, &by)?;
+                        label(
+                            pipeline,
+                            message.chat_id,
+                            message.message_id,
+                            user,
+                            Label::Spam,
+                            &by,
+                        )?;
                         labelled += 1;
                     }
                 }
             }
-            Ok(format!("{labelled} message(s) of the cluster labelled spam"))
+            Ok(format!(
+                "{labelled} message(s) of the cluster labelled spam"
+            ))
         }
         Command::ClusterRemoveMember { cluster, user } => {
             if !pipeline.clusters.remove_member(user) {
                 bail!("{user} is not in cluster {cluster}");
             }
-            Ok(format!("{user} unlinked from cluster {cluster} (false link)"))
+            Ok(format!(
+                "{user} unlinked from cluster {cluster} (false link)"
+            ))
         }
         Command::ClusterWhitelistMember { cluster, user } => {
             pipeline.clusters.whitelist(user);
@@ -170,7 +203,9 @@ fn run(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Result<Str
                     by: by.to_string(),
                     at: now,
                 })?;
-            Ok(format!("{user} whitelisted and removed from cluster {cluster}"))
+            Ok(format!(
+                "{user} whitelisted and removed from cluster {cluster}"
+            ))
         }
         Command::SaveRule { name, text } => save_rule(pipeline, name, &text, &by, now),
         Command::ToggleRule { name, enabled } => {
@@ -309,7 +344,7 @@ fn label(
         .clone()
         .ok_or_else(|| anyhow!("message {message} has no text left (retention or forget)"))?;
     let done: Vec<ActionKind> = reader
-        .actions_for_message(chat, message)?
+        .actions_for_messages(&[(chat, message)], record.ts, i64::MAX)?
         .into_iter()
         .filter(|a| a.state == "done")
         .filter_map(|row| policy::action_from_row(&row).map(|a| a.kind))
@@ -347,7 +382,9 @@ fn label(
         let undo = policy::apply_mode(mode, outcome.offers).planned;
         let n = pipeline.enqueue(&undo)?.len();
         if n > 0 {
-            text.push_str(&format!("; {n} undo action(s) queued and the user is trusted"));
+            text.push_str(&format!(
+                "; {n} undo action(s) queued and the user is trusted"
+            ));
         }
     }
     Ok(text)
@@ -375,9 +412,15 @@ fn save_rule(
         .collect();
     rules.extend(edited.rules().iter().map(|r| r.source.clone()));
     let whole = serde_json::to_string_pretty(&rules)?;
-    let summary =
-        policy::rule_store::import(pipeline.store(), "console", &whole, limit, &by.to_string(), now)?
-            .map_err(|e| anyhow!("{e}"))?;
+    let summary = policy::rule_store::import(
+        pipeline.store(),
+        "console",
+        &whole,
+        limit,
+        &by.to_string(),
+        now,
+    )?
+    .map_err(|e| anyhow!("{e}"))?;
     if let Some(current) = policy::rule_store::load_current(pipeline.store(), limit)? {
         pipeline.policy.set_rules(current);
     }
@@ -407,9 +450,18 @@ fn accept_alert(pipeline: &mut Pipeline, alert: u64, by: &Actor) -> Result<Strin
         .recent_messages;
     let mut n = 0;
     for message in messages.iter().filter(|m| m.text.is_some()) {
-        label(pipeline, message.chat_id, message.message_id, user, Label::Spam, by)?;
+        label(
+            pipeline,
+            message.chat_id,
+            message.message_id,
+            user,
+            Label::Spam,
+            by,
+        )?;
         n += 1;
     }
     pipeline.dismiss_alert(alert);
-    Ok(format!("{n} message(s) of {user} added to the dataset as spam"))
+    Ok(format!(
+        "{n} message(s) of {user} added to the dataset as spam"
+    ))
 }

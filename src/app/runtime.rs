@@ -214,9 +214,11 @@ impl Publisher {
     pub fn build(&mut self, pipeline: &Pipeline, now: Timestamp) -> Result<LiveView> {
         let pending = self.reader.pending_actions_count()? as usize;
         let failed = self.reader.actions(Some("failed"), None, None, 20)?.items;
-        let last_error = failed
-            .first()
-            .and_then(|a| a.last_error.as_ref().map(|e| format!("{} failed: {e}", a.kind)));
+        let last_error = failed.first().and_then(|a| {
+            a.last_error
+                .as_ref()
+                .map(|e| format!("{} failed: {e}", a.kind))
+        });
         let mut chats: Vec<ui::ChatInfo> = pipeline
             .chats()
             .map(|(id, title)| {
@@ -308,11 +310,7 @@ impl Publisher {
                 }
             })
             .collect();
-        let newest_flagged = self
-            .reader
-            .flagged_count(&Default::default(), None)
-            .map(|n| n as u64)
-            .unwrap_or(0);
+        let newest_flagged = self.reader.newest_flagged_id()? as u64;
         let _ = &self.moderator;
         Ok(LiveView {
             version: 0,
@@ -327,7 +325,12 @@ impl Publisher {
         })
     }
 
-    fn alert_row(&self, pipeline: &Pipeline, alert: &crate::app::pipeline::Alert, now: Timestamp) -> ui::AlertRow {
+    fn alert_row(
+        &self,
+        pipeline: &Pipeline,
+        alert: &crate::app::pipeline::Alert,
+        now: Timestamp,
+    ) -> ui::AlertRow {
         let (kind, countdown) = match &alert.kind {
             AlertKind::Raid { raid_id } => {
                 let series = pipeline.raids.join_rate_series(alert.chat_id);
@@ -355,7 +358,12 @@ impl Publisher {
             }
             AlertKind::AdminBan => (
                 ui::AlertKind::AdminBan {
-                    admin: alert.summary.split_whitespace().nth(1).unwrap_or("").to_string(),
+                    admin: alert
+                        .summary
+                        .split_whitespace()
+                        .nth(1)
+                        .unwrap_or("")
+                        .to_string(),
                 },
                 None,
             ),
@@ -445,7 +453,11 @@ impl Publisher {
                 members: cluster.members.len(),
                 banned,
                 flagged,
-                signals: cluster.kinds.iter().map(|k| k.name().replace('_', " ")).collect(),
+                signals: cluster
+                    .kinds
+                    .iter()
+                    .map(|k| k.name().replace('_', " "))
+                    .collect(),
             });
             views.insert(
                 cluster.id,
@@ -462,7 +474,11 @@ impl Publisher {
 
     fn member_state(&self, user: i64) -> Result<ui::MemberState> {
         let history = self.reader.user_history(user, None)?;
-        if history.restrictions.iter().any(|r| r.kind == "ban" && r.lifted_at.is_none()) {
+        if history
+            .restrictions
+            .iter()
+            .any(|r| r.kind == "ban" && r.lifted_at.is_none())
+        {
             return Ok(ui::MemberState::Banned);
         }
         if history.recent_messages.iter().any(|m| m.flagged) {

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+pub mod console;
 pub mod records;
 
 #[derive(Debug, Parser)]
@@ -32,6 +33,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the console on the built-in simulated community (its own database, marked DEMO).
+    Demo(console::DemoArgs),
     /// Print every path Warden uses.
     Paths,
     /// A user's profile, strikes (reasons, who, when, expiry, forgiveness), bans, labels, messages.
@@ -131,11 +134,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 records::unix_now(),
             )
         }
-        None => {
-            eprintln!(
-                "warden: the console is not built yet; try `warden --help` for the commands that are"
-            );
-            Ok(ExitCode::FAILURE)
-        }
+        Some(Command::Demo(args)) => console::demo(&env, args),
+        None => console::open(&env),
     }
 }

@@ -76,7 +76,7 @@ fn run_demo(
     let mut gateway: SimGateway = sim.gateway(options.faults.clone());
     let mut pipeline = Pipeline::new(&config, store.clone(), sim.start())?;
     let executor = Executor::new(store.clone(), config.policy.executor.clone());
-    let mut publisher = Publisher::new(store, config.general.moderator.clone(), true)?;
+    let mut publisher = Publisher::new(store, true)?;
     let mut pacer = Pacer::new(options.speed, sim.start(), Instant::now());
     let mut events = sim;
     let mut pending: Option<Event> = None;
@@ -131,49 +131,47 @@ fn run_demo(
         };
         if sim_now > last_second {
             last_second = sim_now;
-            let report = executor.run_due(&mut gateway, sim_now)?;
-            if report.failed > 0 {
-                publisher.note_failures();
-            }
+            executor.run_due(&mut gateway, sim_now)?;
             pipeline.tick(sim_now)?;
         }
         if last_publish.elapsed() >= PUBLISH_EVERY {
             last_publish = Instant::now();
             view.publish(publisher.build(&pipeline, sim_now)?);
         }
-        if finished || (pending.is_none() && !waited && pacer.is_paused()) {
-            std::thread::sleep(IDLE_STEP);
-        } else if waited && pacer.is_paused() {
+        // Paused or out of events: nothing to do until a command or the next second.
+        if finished || (waited && pacer.is_paused()) {
             std::thread::sleep(IDLE_STEP);
         }
     }
 }
 
+type ClusterViews = (Vec<ui::ClusterRow>, HashMap<ui::ClusterId, ui::ClusterView>);
+
 /// Builds the console's view from the pipeline and the store.
 pub struct Publisher {
     reader: warden_store::Reader,
-    moderator: String,
     demo: bool,
     pub finished: bool,
     messages_per_sec: VecDeque<u64>,
     flagged_per_sec: VecDeque<u64>,
     current_second: Option<Instant>,
-    layouts: HashMap<(ui::ClusterId, usize), Vec<(i64, f64, f64)>>,
-    failures_seen: bool,
+    /// Node positions by (cluster, size): laid out again only when a cluster grows or shrinks.
+    layouts: HashMap<(ui::ClusterId, usize), NodePositions>,
 }
 
+/// (user, x, y) in 0..1 from the force layout.
+type NodePositions = Vec<(i64, f64, f64)>;
+
 impl Publisher {
-    pub fn new(store: Store, moderator: String, demo: bool) -> Result<Publisher> {
+    pub fn new(store: Store, demo: bool) -> Result<Publisher> {
         Ok(Publisher {
             reader: store.reader()?,
-            moderator,
             demo,
             finished: false,
             messages_per_sec: VecDeque::from(vec![0; RATE_SECONDS]),
             flagged_per_sec: VecDeque::from(vec![0; RATE_SECONDS]),
             current_second: None,
             layouts: HashMap::new(),
-            failures_seen: false,
         })
     }
 
@@ -199,10 +197,6 @@ impl Publisher {
         if flagged && let Some(last) = self.flagged_per_sec.back_mut() {
             *last += 1;
         }
-    }
-
-    pub fn note_failures(&mut self) {
-        self.failures_seen = true;
     }
 
     /// Makes sure everything submitted so far is on disk (before quitting).
@@ -311,7 +305,6 @@ impl Publisher {
             })
             .collect();
         let newest_flagged = self.reader.newest_flagged_id()? as u64;
-        let _ = &self.moderator;
         Ok(LiveView {
             version: 0,
             demo: self.demo,
@@ -382,11 +375,10 @@ impl Publisher {
         }
     }
 
-    #[allow(clippy::type_complexity)]
     fn clusters(
         &mut self,
         pipeline: &Pipeline,
-    ) -> Result<(Vec<ui::ClusterRow>, HashMap<ui::ClusterId, ui::ClusterView>)> {
+    ) -> Result<ClusterViews> {
         let mut rows = Vec::new();
         let mut views = HashMap::new();
         let mut summaries = pipeline.clusters.clusters();

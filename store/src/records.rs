@@ -505,6 +505,20 @@ pub struct FeedFilter {
     pub words: Vec<String>,
 }
 
+/// Where a console feed window starts (see `Reader::flagged_window_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedStart {
+    /// This many rows after the newest match.
+    Offset(usize),
+    /// At the row with this key (inclusive), going older.
+    At(Cursor),
+    /// The rows just newer than this key (exclusive): `limit` of them, closest first in the
+    /// query, returned newest first.
+    NewerThan(Cursor),
+    /// The window ends this many rows above the oldest match (for pages near the bottom).
+    FromOldest(usize),
+}
+
 /// The History pane's filter over strikes, restrictions and the audit log.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct HistoryFilter {

@@ -51,6 +51,9 @@ struct FeedWindow {
     rows: Vec<Cursor>,
 }
 
+/// Free-word Feed filters search the newest this many stored messages (a text scan).
+pub const WORD_SCAN_ROWS: i64 = 50_000;
+
 /// Offsets below this are read directly: skipping a few thousand index entries is cheap.
 const DIRECT_OFFSET: usize = 5_000;
 
@@ -58,8 +61,9 @@ const DIRECT_OFFSET: usize = 5_000;
 struct Cache {
     feed_window: Option<FeedWindow>,
     feed_counts: HashMap<(FeedFilter, Option<i64>), FeedCount>,
-    /// History totals, valid while the view version they were counted at is current.
-    history_counts: HashMap<HistoryFilter, (u64, u64)>,
+    /// History totals and when they were counted: recounted at most once a second, however
+    /// often the runtime publishes.
+    history_counts: HashMap<HistoryFilter, (u64, Instant)>,
     chats: HashMap<i64, String>,
     stats: Option<(Instant, StoreStats)>,
 }
@@ -484,6 +488,7 @@ fn feed_filter(filter: &Filter) -> FeedFilter {
         since: filter.since,
         before: filter.before,
         words: filter.words.clone(),
+        word_scan_rows: Some(WORD_SCAN_ROWS),
     }
 }
 
@@ -844,10 +849,9 @@ impl DataSource for AppSource {
 
     fn history(&self, query: &PageQuery) -> Page<HistoryRow> {
         let filter = history_filter(&query.filter);
-        let version = self.live.version();
         let cached = self.cache.borrow().history_counts.get(&filter).copied();
         let total = match cached {
-            Some((total, at)) if at == version => total,
+            Some((total, at)) if at.elapsed() < STATS_TTL => total,
             _ => match self.reader.history_count(&filter) {
                 Ok(total) => {
                     let mut cache = self.cache.borrow_mut();
@@ -856,7 +860,7 @@ impl DataSource for AppSource {
                     }
                     cache
                         .history_counts
-                        .insert(filter.clone(), (total, version));
+                        .insert(filter.clone(), (total, Instant::now()));
                     total
                 }
                 Err(e) => {
@@ -865,18 +869,19 @@ impl DataSource for AppSource {
                 }
             },
         };
-        let rows = match self
-            .reader
-            .history_window(&filter, query.offset, query.limit.max(1))
-        {
-            Ok(rows) => rows.into_iter().map(AppSource::history_row).collect(),
-            Err(e) => {
-                self.log_error("history window", &e);
-                Vec::new()
-            }
-        };
+        let rows: Vec<HistoryRow> =
+            match self
+                .reader
+                .history_window(&filter, query.offset, query.limit.max(1))
+            {
+                Ok(rows) => rows.into_iter().map(AppSource::history_row).collect(),
+                Err(e) => {
+                    self.log_error("history window", &e);
+                    Vec::new()
+                }
+            };
         Page {
-            total: total as usize,
+            total: (total as usize).max(query.offset + rows.len()),
             rows,
         }
     }

@@ -939,6 +939,12 @@ impl Reader {
             );
         }
         let needs_users = !filter.words.iter().all(|w| w.is_empty());
+        if needs_users && let Some(rows) = filter.word_scan_rows {
+            w.add(
+                "m.id > (SELECT coalesce(max(id), 0) FROM messages) - ?",
+                [SqlValue::Integer(rows)],
+            );
+        }
         Ok((w, needs_users))
     }
 

@@ -503,6 +503,9 @@ pub struct FeedFilter {
     pub before: Option<i64>,
     /// Every word must occur in the text, the verdict summary or the author's names.
     pub words: Vec<String>,
+    /// Free words are searched in the newest this many stored messages only (a text scan;
+    /// the schema has no full-text index). `None`: everything.
+    pub word_scan_rows: Option<i64>,
 }
 
 /// Where a console feed window starts (see `Reader::flagged_window_at`).

@@ -599,6 +599,16 @@ fn flagged_window_pages_by_offset_with_anchor_and_filters() {
         ..Default::default()
     };
     assert_eq!(count(percent), 0, "LIKE wildcards in words are literal");
+    let recent_words = FeedFilter {
+        words: vec!["message".into()],
+        word_scan_rows: Some(10),
+        ..Default::default()
+    };
+    assert_eq!(
+        count(recent_words),
+        2,
+        "only the newest 10 stored rows are searched"
+    );
     let dated = FeedFilter {
         since: Some(T0 + 30 * 50),
         before: Some(T0 + 30 * 80),
@@ -883,7 +893,15 @@ fn flagged_window_timing_over_a_million_rows() {
         words: vec!["message 99999".into()],
         ..Default::default()
     };
-    time("flagged_window word filter offset 0", &|| {
+    time("flagged_window word filter (whole table) offset 0", &|| {
+        r.flagged_window(&words, None, 0, 60).unwrap().len()
+    });
+    let words = FeedFilter {
+        words: vec!["message 99999".into()],
+        word_scan_rows: Some(50_000),
+        ..Default::default()
+    };
+    time("flagged_window word filter (newest 50k) offset 0", &|| {
         r.flagged_window(&words, None, 0, 60).unwrap().len()
     });
 }

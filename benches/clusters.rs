@@ -30,7 +30,7 @@ const WORDS: [&str; 16] = [
 
 fn person(rng: &mut Rng, id: i64) -> Person {
     let mut name = NAMES[(rng.next() % 12) as usize].to_string();
-    if rng.next() % 8 == 0 {
+    if rng.next().is_multiple_of(8) {
         name = format!("{name} {}", rng.next() % 100);
     }
     Person {
@@ -54,7 +54,7 @@ fn message(rng: &mut Rng, from: Person, date: i64) -> Event {
         .map(|_| WORDS[(rng.next() % 16) as usize])
         .collect();
     let link = format!("https://site{}.example/page", rng.next() % 5000);
-    if rng.next() % 8 == 0 {
+    if rng.next().is_multiple_of(8) {
         text.push(&link);
     }
     Event::Message(Message {

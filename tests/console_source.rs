@@ -795,3 +795,41 @@ fn a_bad_keymap_file_is_an_error_naming_file_and_line() {
     };
     assert!(build_console(&missing).is_ok());
 }
+
+#[test]
+fn deep_feed_pages_match_plain_offsets_whichever_way_they_are_read() {
+    let (_dir, store) = temp_store();
+    seed(&store);
+    // 12,000 more flagged rows, some sharing a timestamp (keys break ties by row id).
+    let batch: Vec<NewMessage> = (100..12_100)
+        .map(|i| message(RUST, i, BOB, T0 + 10_000 + i / 3, "bulk", true))
+        .collect();
+    store
+        .writer()
+        .commit(WriteOp::RecordMessages(batch))
+        .unwrap();
+    let live = SharedView::default();
+    let src = source(&store, &live);
+    let reader = store.reader().unwrap();
+    let all = FeedFilter::default();
+    let check = |offset: usize, limit: usize| {
+        let page = src.feed(&query(offset, limit, ""));
+        assert_eq!(page.total, 12_010);
+        let expected: Vec<i64> = reader
+            .flagged_window(&all, None, offset, limit)
+            .unwrap()
+            .iter()
+            .map(|m| m.message_id)
+            .collect();
+        assert_eq!(ids(&page.rows), expected, "window at {offset}+{limit}");
+    };
+    // Scrolling down and up past the direct-offset range, a jump to the bottom, the middle.
+    for offset in [6_000, 6_020, 6_040, 6_030, 6_001, 5_990, 5_960] {
+        check(offset, 60);
+    }
+    check(11_950, 60);
+    check(11_990, 60);
+    check(12_000, 60);
+    check(8_000, 60);
+    check(7_990, 60);
+}

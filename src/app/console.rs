@@ -258,6 +258,10 @@ fn drive(app: &mut ConsoleLoop, guard: &mut TerminalGuard) -> Result<()> {
                 Effect::Quit => return Ok(()),
                 Effect::Suspend => {
                     guard.suspend()?;
+                    // Taking the terminal back turns mouse capture on again.
+                    if !app.console.mouse_enabled() {
+                        crossterm::execute!(std::io::stdout(), DisableMouseCapture)?;
+                    }
                     app.console.on_resize();
                 }
                 Effect::MouseCapture(on) => {

@@ -8,8 +8,8 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 use warden_store::{
-    ActionRow, FeedFilter, HistoryEntry, HistoryFilter, LabelRecord, MessageRecord, Reader,
-    StoreError, UserRecord,
+    ActionRow, Cursor, FeedFilter, FeedStart, HistoryEntry, HistoryFilter, LabelRecord,
+    MessageRecord, Reader, StoreError, UserRecord,
 };
 use warden_ui::{
     AlertRow, BacktestSummary, BanView, ChatSeen, ClusterId, ClusterRow, ClusterView, DataSource,
@@ -40,11 +40,30 @@ struct FeedCount {
     at: Instant,
 }
 
+/// The last Feed window fetched: where it started and the keys of its rows, so the next
+/// window nearby is read from a known row instead of skipping from the top.
+#[derive(Debug, Clone)]
+struct FeedWindow {
+    key: (FeedFilter, Option<i64>),
+    /// The total when fetched; a running feed that grew shifts `offset` by the difference.
+    total: u64,
+    offset: usize,
+    rows: Vec<Cursor>,
+}
+
+/// Free-word Feed filters search the newest this many stored messages (a text scan).
+pub const WORD_SCAN_ROWS: i64 = 50_000;
+
+/// Offsets below this are read directly: skipping a few thousand index entries is cheap.
+const DIRECT_OFFSET: usize = 5_000;
+
 #[derive(Default)]
 struct Cache {
+    feed_window: Option<FeedWindow>,
     feed_counts: HashMap<(FeedFilter, Option<i64>), FeedCount>,
-    /// History totals, valid while the view version they were counted at is current.
-    history_counts: HashMap<HistoryFilter, (u64, u64)>,
+    /// History totals and when they were counted: recounted at most once a second, however
+    /// often the runtime publishes.
+    history_counts: HashMap<HistoryFilter, (u64, Instant)>,
     chats: HashMap<i64, String>,
     stats: Option<(Instant, StoreStats)>,
 }
@@ -176,6 +195,62 @@ impl AppSource {
         }
         cache.feed_counts.insert(key, count);
         count.total
+    }
+
+    /// Reads a Feed window the cheapest way: near the top by offset, next to the previous
+    /// window from its rows' keys, in the lower half from the oldest end.
+    fn feed_window(
+        &self,
+        filter: &FeedFilter,
+        until: Option<i64>,
+        total: u64,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let limit = limit.max(1);
+        let key = (filter.clone(), until);
+        let previous = self.cache.borrow().feed_window.clone();
+        let previous = previous
+            .filter(|w| w.key == key && w.total <= total)
+            .map(|mut w| {
+                // New rows arrive on top: the rows already seen moved down by that many.
+                w.offset += (total - w.total) as usize;
+                w
+            });
+        let read = |start, limit| self.reader.flagged_window_at(filter, until, start, limit);
+        let messages = match previous {
+            _ if offset < DIRECT_OFFSET => read(FeedStart::Offset(offset), limit)?,
+            Some(w) if offset >= w.offset && offset < w.offset + w.rows.len() => {
+                read(FeedStart::At(w.rows[offset - w.offset]), limit)?
+            }
+            Some(w) if !w.rows.is_empty() && offset < w.offset && w.offset - offset < limit => {
+                let mut rows = read(FeedStart::NewerThan(w.rows[0]), w.offset - offset)?;
+                rows.extend(read(FeedStart::At(w.rows[0]), limit - (w.offset - offset))?);
+                rows
+            }
+            _ if offset as u64 > total / 2 => {
+                let end = (offset + limit).min(total as usize);
+                let from_oldest = total as usize - end;
+                read(
+                    FeedStart::FromOldest(from_oldest),
+                    end.saturating_sub(offset),
+                )?
+            }
+            _ => read(FeedStart::Offset(offset), limit)?,
+        };
+        self.cache.borrow_mut().feed_window = Some(FeedWindow {
+            key,
+            total,
+            offset,
+            rows: messages
+                .iter()
+                .map(|m| Cursor {
+                    ts: m.ts,
+                    id: m.row_id,
+                })
+                .collect(),
+        });
+        Ok(messages)
     }
 
     fn feed_row(
@@ -413,6 +488,7 @@ fn feed_filter(filter: &Filter) -> FeedFilter {
         since: filter.since,
         before: filter.before,
         words: filter.words.clone(),
+        word_scan_rows: Some(WORD_SCAN_ROWS),
     }
 }
 
@@ -549,20 +625,16 @@ impl DataSource for AppSource {
         let filter = feed_filter(&query.filter);
         let total = self.feed_total(&filter, query.until);
         let until = query.until.map(|u| u as i64);
-        let messages =
-            match self
-                .reader
-                .flagged_window(&filter, until, query.offset, query.limit.max(1))
-            {
-                Ok(messages) => messages,
-                Err(e) => {
-                    self.log_error("feed window", &e);
-                    return Page {
-                        rows: Vec::new(),
-                        total: total as usize,
-                    };
-                }
-            };
+        let messages = match self.feed_window(&filter, until, total, query.offset, query.limit) {
+            Ok(messages) => messages,
+            Err(e) => {
+                self.log_error("feed window", &e);
+                return Page {
+                    rows: Vec::new(),
+                    total: total as usize,
+                };
+            }
+        };
         let keys: Vec<(i64, i64)> = messages.iter().map(|m| (m.chat_id, m.message_id)).collect();
         let (from, to) = messages.iter().fold((i64::MAX, i64::MIN), |(lo, hi), m| {
             (lo.min(m.ts), hi.max(m.ts))
@@ -777,10 +849,9 @@ impl DataSource for AppSource {
 
     fn history(&self, query: &PageQuery) -> Page<HistoryRow> {
         let filter = history_filter(&query.filter);
-        let version = self.live.version();
         let cached = self.cache.borrow().history_counts.get(&filter).copied();
         let total = match cached {
-            Some((total, at)) if at == version => total,
+            Some((total, at)) if at.elapsed() < STATS_TTL => total,
             _ => match self.reader.history_count(&filter) {
                 Ok(total) => {
                     let mut cache = self.cache.borrow_mut();
@@ -789,7 +860,7 @@ impl DataSource for AppSource {
                     }
                     cache
                         .history_counts
-                        .insert(filter.clone(), (total, version));
+                        .insert(filter.clone(), (total, Instant::now()));
                     total
                 }
                 Err(e) => {
@@ -798,18 +869,19 @@ impl DataSource for AppSource {
                 }
             },
         };
-        let rows = match self
-            .reader
-            .history_window(&filter, query.offset, query.limit.max(1))
-        {
-            Ok(rows) => rows.into_iter().map(AppSource::history_row).collect(),
-            Err(e) => {
-                self.log_error("history window", &e);
-                Vec::new()
-            }
-        };
+        let rows: Vec<HistoryRow> =
+            match self
+                .reader
+                .history_window(&filter, query.offset, query.limit.max(1))
+            {
+                Ok(rows) => rows.into_iter().map(AppSource::history_row).collect(),
+                Err(e) => {
+                    self.log_error("history window", &e);
+                    Vec::new()
+                }
+            };
         Page {
-            total: total as usize,
+            total: (total as usize).max(query.offset + rows.len()),
             rows,
         }
     }

@@ -2,7 +2,7 @@ use super::*;
 use crate::model::{Event, JoinKind, Message, Person};
 use std::collections::HashSet;
 
-const CHAT: i64 = -100_2;
+const CHAT: i64 = -1002;
 const DAY: i64 = 24 * 3600;
 
 struct Rng(u64);

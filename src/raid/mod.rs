@@ -285,10 +285,8 @@ impl RaidDetector {
                 user,
                 date,
                 ..
-            } => {
-                if !user.is_bot {
-                    self.on_join(*chat_id, user.id, *date, &mut out);
-                }
+            } if !user.is_bot => {
+                self.on_join(*chat_id, user.id, *date, &mut out);
             }
             Event::Message(m) => {
                 self.on_message(m.chat_id, m.from.id, &m.text, m.date, &mut out);

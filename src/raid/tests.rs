@@ -2,7 +2,7 @@ use super::*;
 use crate::action::ActionKind;
 use crate::model::{JoinKind, Message, Person};
 
-const CHAT: ChatId = -100_1;
+const CHAT: ChatId = -1001;
 
 fn person(id: UserId) -> Person {
     Person {

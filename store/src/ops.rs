@@ -813,13 +813,28 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
             Ok(WriteOutcome::Done)
         }
         WriteOp::PurgeTextsOlderThan { before, now } => {
+            // Start at the previous purge's cutoff: older rows are already text-free, and
+            // rescanning them daily would grow with the database.
+            let since: i64 = c
+                .query_row(
+                    "SELECT CAST(value AS INTEGER) FROM warden_meta WHERE key = 'purged_before'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(i64::MIN);
             let n = c.execute(
-                "UPDATE messages SET text = NULL WHERE ts < ?1 AND text IS NOT NULL",
-                [before],
+                "UPDATE messages SET text = NULL WHERE ts >= ?1 AND ts < ?2 AND text IS NOT NULL",
+                params![since, before],
             )? as u64;
             c.execute(
-                "UPDATE signal_hits SET detail = NULL WHERE ts < ?1 AND detail IS NOT NULL",
-                [before],
+                "UPDATE signal_hits SET detail = NULL
+                 WHERE ts >= ?1 AND ts < ?2 AND detail IS NOT NULL",
+                params![since, before],
+            )?;
+            c.execute(
+                "INSERT OR REPLACE INTO warden_meta (key, value) VALUES ('purged_before', ?1)",
+                [since.max(*before).to_string()],
             )?;
             audit::log(
                 c,

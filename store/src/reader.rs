@@ -901,7 +901,13 @@ impl Reader {
         // Literal, so SQLite can pick the partial indexes on flagged rows.
         w.add("m.flagged = 1", []);
         w.opt_i64("m.id > ?", after);
-        w.opt_i64("m.id <= ?", until);
+        if after.is_some() {
+            w.opt_i64("m.id <= ?", until);
+        } else {
+            // Unary plus: not a rowid range, so SQLite scans the small flagged index rather
+            // than every stored message.
+            w.opt_i64("+m.id <= ?", until);
+        }
         w.opt_i64("m.ts >= ?", filter.since);
         w.opt_i64("m.ts < ?", filter.before);
         if let Some(chats) = self.resolve_chats(filter.chat.as_deref())? {
@@ -933,17 +939,35 @@ impl Reader {
             );
         }
         let needs_users = !filter.words.iter().all(|w| w.is_empty());
+        if needs_users && let Some(rows) = filter.word_scan_rows {
+            w.add(
+                "m.id > (SELECT coalesce(max(id), 0) FROM messages) - ?",
+                [SqlValue::Integer(rows)],
+            );
+        }
         Ok((w, needs_users))
     }
 
     /// Flagged messages (deleted ones included), newest first, `limit` rows from `offset`,
-    /// only rows with `id <= until` when given (the console's freeze anchor). Offset paging
-    /// skips entries of the covering (ts, id) index, so deep pages stay cheap.
+    /// only rows with `id <= until` when given (the console's freeze anchor). The offset skips
+    /// entries of the covering (ts, id) index; [`Reader::flagged_window_at`] starts from a known
+    /// row or the oldest end instead, for deep pages.
     pub fn flagged_window(
         &self,
         filter: &FeedFilter,
         until: Option<i64>,
         offset: usize,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.flagged_window_at(filter, until, FeedStart::Offset(offset), limit)
+    }
+
+    /// Like [`Reader::flagged_window`], starting where `start` says; always newest first.
+    pub fn flagged_window_at(
+        &self,
+        filter: &FeedFilter,
+        until: Option<i64>,
+        start: FeedStart,
         limit: usize,
     ) -> Result<Vec<MessageRecord>, StoreError> {
         let (mut w, needs_users) = self.feed_where(filter, None, until)?;
@@ -952,13 +976,36 @@ impl Reader {
         } else {
             ""
         };
+        let (offset, ascending) = match start {
+            FeedStart::Offset(offset) => (offset, false),
+            FeedStart::FromOldest(offset) => (offset, true),
+            FeedStart::At(c) => {
+                w.add(
+                    "m.ts <= ? AND (m.ts < ? OR m.id <= ?)",
+                    [c.ts, c.ts, c.id].map(SqlValue::Integer),
+                );
+                (0, false)
+            }
+            FeedStart::NewerThan(c) => {
+                w.add(
+                    "m.ts >= ? AND (m.ts > ? OR m.id > ?)",
+                    [c.ts, c.ts, c.id].map(SqlValue::Integer),
+                );
+                (0, true)
+            }
+        };
         let limit_param = w.limit(limit);
         w.params.push(SqlValue::Integer(offset as i64));
         let offset_param = format!("?{}", w.params.len());
+        let order = if ascending {
+            "m.ts ASC, m.id ASC"
+        } else {
+            "m.ts DESC, m.id DESC"
+        };
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN users u ON u.id = m.user_id
              WHERE m.id IN (SELECT m.id FROM messages m {join} WHERE {}
-                            ORDER BY m.ts DESC, m.id DESC LIMIT {limit_param} OFFSET {offset_param})
+                            ORDER BY {order} LIMIT {limit_param} OFFSET {offset_param})
              ORDER BY m.ts DESC, m.id DESC",
             w.sql()
         );
@@ -993,7 +1040,9 @@ impl Reader {
     pub fn newest_flagged_id(&self) -> Result<i64, StoreError> {
         self.conn
             .query_row(
-                "SELECT coalesce(max(id), 0) FROM messages WHERE flagged = 1",
+                // Walks the rowids down from the newest row instead of the whole flagged index.
+                "SELECT coalesce((SELECT id FROM messages NOT INDEXED WHERE flagged = 1
+                                  ORDER BY id DESC LIMIT 1), 0)",
                 [],
                 |r| r.get(0),
             )

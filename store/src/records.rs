@@ -503,6 +503,23 @@ pub struct FeedFilter {
     pub before: Option<i64>,
     /// Every word must occur in the text, the verdict summary or the author's names.
     pub words: Vec<String>,
+    /// Free words are searched in the newest this many stored messages only (a text scan;
+    /// the schema has no full-text index). `None`: everything.
+    pub word_scan_rows: Option<i64>,
+}
+
+/// Where a console feed window starts (see `Reader::flagged_window_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedStart {
+    /// This many rows after the newest match.
+    Offset(usize),
+    /// At the row with this key (inclusive), going older.
+    At(Cursor),
+    /// The rows just newer than this key (exclusive): `limit` of them, closest first in the
+    /// query, returned newest first.
+    NewerThan(Cursor),
+    /// The window ends this many rows above the oldest match (for pages near the bottom).
+    FromOldest(usize),
 }
 
 /// The History pane's filter over strikes, restrictions and the audit log.

@@ -538,6 +538,38 @@ fn flagged_window_pages_by_offset_with_anchor_and_filters() {
     assert_eq!(r.flagged_count(&all, Some(anchor), None).unwrap(), 5);
     assert_eq!(r.newest_flagged_id().unwrap(), first.row_id);
 
+    // Starting from a known row, from just above it, or from the oldest end gives the same
+    // rows as the plain offset.
+    let ids = |rows: Vec<MessageRecord>| rows.iter().map(|m| m.message_id).collect::<Vec<_>>();
+    let at = |i: usize| {
+        let m = &r.flagged_window(&all, None, i, 1).unwrap()[0];
+        Cursor {
+            ts: m.ts,
+            id: m.row_id,
+        }
+    };
+    let window = |start, limit| ids(r.flagged_window_at(&all, None, start, limit).unwrap());
+    assert_eq!(window(FeedStart::At(at(7)), 5), expected[7..12].to_vec());
+    assert_eq!(
+        window(FeedStart::NewerThan(at(7)), 3),
+        expected[4..7].to_vec()
+    );
+    assert_eq!(
+        window(FeedStart::FromOldest(0), 4),
+        expected[16..20].to_vec()
+    );
+    assert_eq!(
+        window(FeedStart::FromOldest(3), 4),
+        expected[13..17].to_vec()
+    );
+    assert_eq!(
+        ids(r
+            .flagged_window_at(&all, Some(anchor), FeedStart::FromOldest(0), 20)
+            .unwrap()),
+        expected[5..].to_vec(),
+        "the freeze anchor holds from the oldest end too"
+    );
+
     let count = |f: FeedFilter| r.flagged_count(&f, None, None).unwrap();
     let chat = |c: &str| FeedFilter {
         chat: Some(c.into()),
@@ -567,6 +599,16 @@ fn flagged_window_pages_by_offset_with_anchor_and_filters() {
         ..Default::default()
     };
     assert_eq!(count(percent), 0, "LIKE wildcards in words are literal");
+    let recent_words = FeedFilter {
+        words: vec!["message".into()],
+        word_scan_rows: Some(10),
+        ..Default::default()
+    };
+    assert_eq!(
+        count(recent_words),
+        2,
+        "only the newest 10 stored rows are searched"
+    );
     let dated = FeedFilter {
         since: Some(T0 + 30 * 50),
         before: Some(T0 + 30 * 80),
@@ -810,10 +852,33 @@ fn flagged_window_timing_over_a_million_rows() {
             r.flagged_window(&all, None, offset, 60).unwrap().len()
         });
     }
+    let middle = &r.flagged_window(&all, None, 500_000, 1).unwrap()[0];
+    let cursor = Cursor {
+        ts: middle.ts,
+        id: middle.row_id,
+    };
+    time("flagged_window_at At(row 500000) limit 60", &|| {
+        r.flagged_window_at(&all, None, FeedStart::At(cursor), 60)
+            .unwrap()
+            .len()
+    });
+    time("flagged_window_at NewerThan(row 500000) limit 60", &|| {
+        r.flagged_window_at(&all, None, FeedStart::NewerThan(cursor), 60)
+            .unwrap()
+            .len()
+    });
+    time("flagged_window_at FromOldest(0) limit 60", &|| {
+        r.flagged_window_at(&all, None, FeedStart::FromOldest(0), 60)
+            .unwrap()
+            .len()
+    });
     time("flagged_count all", &|| {
         r.flagged_count(&all, None, None).unwrap() as usize
     });
     let newest = r.newest_flagged_id().unwrap();
+    time("flagged_count until newest (freeze anchor)", &|| {
+        r.flagged_count(&all, None, Some(newest)).unwrap() as usize
+    });
     time("flagged_count after newest-1000", &|| {
         r.flagged_count(&all, Some(newest - 1_000), None).unwrap() as usize
     });
@@ -828,7 +893,15 @@ fn flagged_window_timing_over_a_million_rows() {
         words: vec!["message 99999".into()],
         ..Default::default()
     };
-    time("flagged_window word filter offset 0", &|| {
+    time("flagged_window word filter (whole table) offset 0", &|| {
+        r.flagged_window(&words, None, 0, 60).unwrap().len()
+    });
+    let words = FeedFilter {
+        words: vec!["message 99999".into()],
+        word_scan_rows: Some(50_000),
+        ..Default::default()
+    };
+    time("flagged_window word filter (newest 50k) offset 0", &|| {
         r.flagged_window(&words, None, 0, 60).unwrap().len()
     });
 }

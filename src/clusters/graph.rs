@@ -684,6 +684,10 @@ impl ClusterGraph {
                 if !seen.insert(other) {
                     continue;
                 }
+                // Bounded work per message even when every band bucket is full.
+                if seen.len() > self.config.bucket_cap {
+                    break 'bands;
+                }
                 let best = self
                     .by_user
                     .get(&other)
@@ -798,6 +802,11 @@ impl ClusterGraph {
         let key = pair(user, other);
         let now = self.now;
         if !self.edges.contains_key(&key) {
+            // Weak evidence (a common name, a popular link) only adds to an existing edge: alone
+            // it can never link anyone, and it would fill memory with useless edges.
+            if weight + 1e-9 < self.config.corroboration_weight {
+                return;
+            }
             let degree = |s: u32| {
                 self.slots[s as usize]
                     .as_ref()

@@ -122,7 +122,13 @@ fn build_fixture() -> Fixture {
             w.flush().unwrap();
         }
     }
-    let sources = ["mod:alice", "mod:bob", "rule:links", "rule:caps", "rule:lookalike"];
+    let sources = [
+        "mod:alice",
+        "mod:bob",
+        "rule:links",
+        "rule:caps",
+        "rule:lookalike",
+    ];
     for i in 0..20_000 {
         w.submit(WriteOp::AddStrike(NewStrike {
             chat_id: chat_id(rng.below(CHATS)),
@@ -240,7 +246,10 @@ fn queries(c: &mut Criterion) {
     let end = T0 + SPAN;
     let mut g = c.benchmark_group("store_query_1m");
     g.bench_function("latest_flagged_50", |b| {
-        b.iter(|| r.latest_flagged(&FlaggedFilter::default(), None, 50).unwrap())
+        b.iter(|| {
+            r.latest_flagged(&FlaggedFilter::default(), None, 50)
+                .unwrap()
+        })
     });
     g.bench_function("latest_flagged_chat_50", |b| {
         let f = FlaggedFilter {
@@ -257,7 +266,10 @@ fn queries(c: &mut Criterion) {
                 .unwrap()
                 .next;
         }
-        b.iter(|| r.latest_flagged(&FlaggedFilter::default(), cursor, 50).unwrap())
+        b.iter(|| {
+            r.latest_flagged(&FlaggedFilter::default(), cursor, 50)
+                .unwrap()
+        })
     });
     g.bench_function("user_history", |b| {
         b.iter(|| r.user_history(black_box(fx.busy_user), None).unwrap())

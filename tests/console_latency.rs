@@ -14,7 +14,7 @@ use warden::app::source::AppSource;
 use warden::policy::PolicyConfig;
 use warden_store::*;
 
-const CHAT: i64 = -100_1;
+const CHAT: i64 = -1_001;
 const T0: i64 = 1_700_000_000;
 /// Messages per batch and batches per second: 10k messages/s, half of them flagged.
 const BATCH: usize = 100;

@@ -16,8 +16,8 @@ use warden_ui::{
 };
 
 const T0: i64 = 1_700_000_000;
-const RUST: i64 = -100_1;
-const CRYPTO: i64 = -100_2;
+const RUST: i64 = -1_001;
+const CRYPTO: i64 = -1_002;
 /// A recent id: the account-age estimate is days, not years.
 const JANE: i64 = 7_400_000_001;
 const BOB: i64 = 41;

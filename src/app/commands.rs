@@ -344,7 +344,7 @@ fn label(
         .clone()
         .ok_or_else(|| anyhow!("message {message} has no text left (retention or forget)"))?;
     let done: Vec<ActionKind> = reader
-        .actions_for_messages(&[(chat, message)], record.ts, i64::MAX)?
+        .actions_for_messages(&[(chat, message)])?
         .into_iter()
         .filter(|a| a.state == "done")
         .filter_map(|row| policy::action_from_row(&row).map(|a| a.kind))

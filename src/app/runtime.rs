@@ -375,10 +375,7 @@ impl Publisher {
         }
     }
 
-    fn clusters(
-        &mut self,
-        pipeline: &Pipeline,
-    ) -> Result<ClusterViews> {
+    fn clusters(&mut self, pipeline: &Pipeline) -> Result<ClusterViews> {
         let mut rows = Vec::new();
         let mut views = HashMap::new();
         let mut summaries = pipeline.clusters.clusters();

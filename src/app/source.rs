@@ -24,10 +24,6 @@ const STATS_TTL: Duration = Duration::from_secs(1);
 /// A running (unfrozen) feed total is recounted in full this often; in between only new rows
 /// are counted.
 const FULL_RECOUNT: Duration = Duration::from_secs(30);
-/// Outbox rows are looked up from a little before the oldest message of a window to this long
-/// after the newest (actions are enqueued right after the verdict or by a moderator later).
-const ACTION_LOOKUP_BEFORE: i64 = 60;
-const ACTION_LOOKUP_AFTER: i64 = 6 * 3_600;
 /// Cached counts kept at most; filters typed letter by letter would otherwise pile up.
 const MAX_CACHED_COUNTS: usize = 64;
 
@@ -636,20 +632,10 @@ impl DataSource for AppSource {
             }
         };
         let keys: Vec<(i64, i64)> = messages.iter().map(|m| (m.chat_id, m.message_id)).collect();
-        let (from, to) = messages.iter().fold((i64::MAX, i64::MIN), |(lo, hi), m| {
-            (lo.min(m.ts), hi.max(m.ts))
+        let actions = self.reader.actions_for_messages(&keys).unwrap_or_else(|e| {
+            self.log_error("feed actions", &e);
+            Vec::new()
         });
-        let actions = self
-            .reader
-            .actions_for_messages(
-                &keys,
-                from.saturating_sub(ACTION_LOOKUP_BEFORE),
-                to.saturating_add(ACTION_LOOKUP_AFTER),
-            )
-            .unwrap_or_else(|e| {
-                self.log_error("feed actions", &e);
-                Vec::new()
-            });
         let labels = self.reader.labels_for_messages(&keys).unwrap_or_else(|e| {
             self.log_error("feed labels", &e);
             Vec::new()

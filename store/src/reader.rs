@@ -1049,35 +1049,30 @@ impl Reader {
             .ctx(&self.path)
     }
 
-    /// Outbox actions about these (chat, message) pairs, created in `[from, to]` (the window
-    /// keeps the lookup on the created_at index; the outbox has no message index).
+    /// Outbox actions about these (chat, message) pairs, oldest first.
     pub fn actions_for_messages(
         &self,
         messages: &[(i64, i64)],
-        from: i64,
-        to: i64,
     ) -> Result<Vec<ActionRow>, StoreError> {
-        if messages.is_empty() {
-            return Ok(Vec::new());
+        let mut chats: Vec<i64> = messages.iter().map(|(c, _)| *c).collect();
+        chats.sort_unstable();
+        chats.dedup();
+        let mut out = Vec::new();
+        for chat in chats {
+            let ids: Vec<i64> = messages
+                .iter()
+                .filter(|(c, _)| *c == chat)
+                .map(|(_, m)| *m)
+                .collect();
+            // Served by the actions_message index (migration 2).
+            let sql = format!(
+                "SELECT {ACTION_COLUMNS} FROM actions
+                 WHERE chat_id = ?1 AND message_id IN ({}) ORDER BY id",
+                id_list(&ids)
+            );
+            out.extend(self.list(&sql, &[SqlValue::Integer(chat)], action_from_row)?);
         }
-        let ids: Vec<i64> = messages.iter().map(|(_, m)| *m).collect();
-        let sql = format!(
-            "SELECT {ACTION_COLUMNS} FROM actions
-             WHERE created_at >= ?1 AND created_at <= ?2 AND message_id IN ({}) ORDER BY id",
-            id_list(&ids)
-        );
-        let rows = self.list(
-            &sql,
-            &[SqlValue::Integer(from), SqlValue::Integer(to)],
-            action_from_row,
-        )?;
-        Ok(rows
-            .into_iter()
-            .filter(|a| {
-                a.message_id
-                    .is_some_and(|m| messages.contains(&(a.chat_id, m)))
-            })
-            .collect())
+        Ok(out)
     }
 
     /// Labels on these (chat, message) pairs, oldest first.

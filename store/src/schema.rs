@@ -11,12 +11,17 @@ use std::time::Duration;
 /// Marker table that tells a Warden database from any other SQLite file.
 pub(crate) const MARKER_TABLE: &str = "warden_meta";
 
-pub(crate) const MIGRATIONS: &[&str] = &[MIGRATION_1];
+pub(crate) const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The Feed shows what was done to each message: look actions up by message.
+const MIGRATION_2: &str = r#"
+CREATE INDEX actions_message ON actions(chat_id, message_id) WHERE message_id IS NOT NULL;
+"#;
 
 const MIGRATION_1: &str = r#"
 CREATE TABLE warden_meta (

@@ -54,6 +54,16 @@ fn migrates_from_every_earlier_version_keeping_data() {
         // The migrated database takes new writes.
         store.writer().add_strike(strike(43, "rule:x", T0)).unwrap();
         assert!(store.integrity_check().unwrap().is_empty());
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        let indexed: i64 = raw
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'actions_message'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexed, 1, "migration 2 from {from}");
+        drop(raw);
         drop(store);
         // Reopening a current database is a no-op.
         assert_eq!(

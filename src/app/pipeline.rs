@@ -702,10 +702,16 @@ fn containment_from_name(name: &str) -> Option<Containment> {
 
 /// Lower-case domains of the links in a message (text, hidden links, buttons).
 pub fn link_domains(msg: &Message) -> Vec<String> {
-    let mut domains: Vec<String> = crate::clusters::features::message_links(msg)
-        .into_iter()
-        .map(|l| l.domain)
-        .collect();
+    domains(crate::clusters::features::message_links(msg))
+}
+
+/// Lower-case domains of the links in a stored text (for backtests).
+pub fn text_link_domains(text: &str) -> Vec<String> {
+    domains(crate::clusters::features::text_links(text))
+}
+
+fn domains(links: Vec<crate::clusters::features::LinkFeature>) -> Vec<String> {
+    let mut domains: Vec<String> = links.into_iter().map(|l| l.domain).collect();
     domains.sort();
     domains.dedup();
     domains

@@ -557,25 +557,6 @@ fn action_words(action: &ActionRow) -> String {
     format!("{}{state}{dry}", action.kind)
 }
 
-/// Lower-case link domains in a text, the way the engine reports them.
-fn link_domains(text: &str) -> Vec<String> {
-    let mut finder = linkify::LinkFinder::new();
-    finder.kinds(&[linkify::LinkKind::Url]);
-    finder
-        .links(text)
-        .map(|link| {
-            let url = link.as_str();
-            let rest = url.split_once("://").map_or(url, |(_, r)| r);
-            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-            let host = host.rsplit('@').next().unwrap_or("");
-            let host = host.split(':').next().unwrap_or("").to_lowercase();
-            host.strip_prefix("www.")
-                .map(str::to_string)
-                .unwrap_or(host)
-        })
-        .filter(|d| !d.is_empty())
-        .collect()
-}
 
 /// The editor holds one rule object; the rules loader wants a list. Wrapping with `[`/`]` on
 /// the same line keeps every position but line 1's columns, which shift by one.
@@ -929,7 +910,7 @@ impl DataSource for AppSource {
                     user_id: m.user_id,
                     score: m.score,
                     hits: m.hits.iter().map(|h| (h.name.clone(), h.weight)).collect(),
-                    link_domains: link_domains(&text),
+                    link_domains: crate::app::pipeline::text_link_domains(&text),
                     text,
                     ..RuleContext::default()
                 }

@@ -460,7 +460,7 @@ mod tests {
 
     #[test]
     fn the_shipped_spam_seeds_parse_as_lines() {
-        let seeds = include_str!("../../assets/chatter/spam-seeds.txt");
+        let seeds = include_str!("../../assets/samples/tg-spam-spam.txt");
         let parsed = parse(SampleFormat::Lines, seeds, Some(Label::Spam)).unwrap();
         assert_eq!(parsed.len(), 182);
     }

@@ -9,7 +9,7 @@ const HAM_EN: &str = include_str!("../../assets/chatter/ham-en.txt");
 const HAM_RU: &str = include_str!("../../assets/chatter/ham-ru.txt");
 const SLOTS_EN: &str = include_str!("../../assets/chatter/slots-en.txt");
 const SLOTS_RU: &str = include_str!("../../assets/chatter/slots-ru.txt");
-const SPAM_SEEDS: &str = include_str!("../../assets/chatter/spam-seeds.txt");
+const SPAM_SEEDS: &str = include_str!("../../assets/samples/tg-spam-spam.txt");
 const SPAM_EN: &str = include_str!("../../assets/chatter/spam-en.txt");
 const SPAM_RU: &str = include_str!("../../assets/chatter/spam-ru.txt");
 

@@ -422,3 +422,6 @@ fn content_hits(
     signals::hidden_link_hits(msg, cfg, &k.finder, hits);
     signals::metadata_hits(msg, norm, cfg, hits);
 }
+
+#[cfg(test)]
+mod tests;

@@ -352,6 +352,7 @@ pub struct EvalReport {
     pub flagged: Confusion,
     /// Lowest spam threshold keeping false positives at or under 0.5% on these scores.
     pub suggested_spam_threshold: Option<f32>,
+    pub at_suggested: Confusion,
     /// Misclassified samples (score, label, first 100 characters) for inspection.
     pub errors: Vec<(f32, Label, String)>,
 }
@@ -467,6 +468,7 @@ pub fn eval(
         spam_class,
         flagged,
         suggested_spam_threshold,
+        at_suggested: confusion(&scored, suggested_spam_threshold.unwrap_or(1.0)),
         errors,
     })
 }
@@ -511,7 +513,13 @@ pub fn write_report(r: &EvalReport, json: bool, out: &mut impl Write) -> Result<
         )?;
     }
     if let Some(t) = r.suggested_spam_threshold {
-        writeln!(out, "lowest spam threshold with <= 0.5% false positives on these scores: {t:.3}")?;
+        let c = &r.at_suggested;
+        writeln!(
+            out,
+            "lowest spam threshold with <= 0.5% false positives on these scores: {t:.3} (recall {:.2}%, false positive rate {:.2}%)",
+            c.recall() * 100.0,
+            c.fpr() * 100.0
+        )?;
     }
     if !r.errors.is_empty() {
         writeln!(out, "misjudged samples:")?;

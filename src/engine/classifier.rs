@@ -107,7 +107,8 @@ pub fn extract(norm: &Normalized, dense: DenseValues, out: &mut Features) {
     for token in norm.tokens() {
         let wh = word_hash(token);
         out.words.push(bucket(wh));
-        out.words.push(bucket(wh ^ prev.rotate_left(17) ^ 0x5bd1_e995));
+        out.words
+            .push(bucket(wh ^ prev.rotate_left(17) ^ 0x5bd1_e995));
         prev = wh;
     }
     // Long texts carry more evidence than short ones, but not proportionally more: n^-1/4
@@ -234,7 +235,10 @@ impl Model {
         if logit > 0.0 {
             for token in norm.tokens() {
                 let w = self.weights[bucket(word_hash(token)) as usize];
-                if w <= 0.0 || token.len() < 3 || top_words.iter().flatten().any(|(t, _)| *t == token) {
+                if w <= 0.0
+                    || token.len() < 3
+                    || top_words.iter().flatten().any(|(t, _)| *t == token)
+                {
                     continue;
                 }
                 let weakest = (0..3)
@@ -263,6 +267,9 @@ impl Model {
 
     /// Learned weight of each named dense signal, for reports.
     pub fn dense_weights(&self) -> impl Iterator<Item = (&'static str, f32)> + '_ {
-        DENSE.iter().zip(self.dense.iter()).map(|(d, w)| (d.name, *w))
+        DENSE
+            .iter()
+            .zip(self.dense.iter())
+            .map(|(d, w)| (d.name, *w))
     }
 }

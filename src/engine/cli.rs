@@ -57,7 +57,11 @@ pub struct EvalArgs {
     pub json: bool,
 }
 
-pub fn run(cmd: EngineCommand, cfg: &EngineConfig, extra_labels: Vec<(String, Label)>) -> Result<ExitCode> {
+pub fn run(
+    cmd: EngineCommand,
+    cfg: &EngineConfig,
+    extra_labels: Vec<(String, Label)>,
+) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match cmd {
@@ -67,7 +71,9 @@ pub fn run(cmd: EngineCommand, cfg: &EngineConfig, extra_labels: Vec<(String, La
                 Some(t) => t.clone(),
                 None => {
                     let mut t = String::new();
-                    std::io::stdin().read_to_string(&mut t).context("cannot read stdin")?;
+                    std::io::stdin()
+                        .read_to_string(&mut t)
+                        .context("cannot read stdin")?;
                     t
                 }
             };
@@ -82,7 +88,11 @@ pub fn run(cmd: EngineCommand, cfg: &EngineConfig, extra_labels: Vec<(String, La
             let stats = classify(&mut engine, args.stateful, stdin.lock(), &mut out)?;
             out.flush()?;
             if stats.errors > 0 {
-                tracing::warn!(errors = stats.errors, lines = stats.lines, "classify: bad input lines");
+                tracing::warn!(
+                    errors = stats.errors,
+                    lines = stats.lines,
+                    "classify: bad input lines"
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -253,25 +263,25 @@ pub fn classify(
     out: &mut impl Write,
 ) -> Result<ClassifyStats> {
     let mut stats = ClassifyStats::default();
-    let mut line = String::new();
+    let mut buf = Vec::new();
     loop {
-        line.clear();
-        let n = match input.read_line(&mut line) {
-            Ok(n) => n,
-            Err(err) if err.kind() == std::io::ErrorKind::InvalidData => {
-                // Not UTF-8: report it and skip to the next line.
-                stats.lines += 1;
-                stats.errors += 1;
-                let mut skipped = Vec::new();
-                input.read_until(b'\n', &mut skipped)?;
-                writeln!(out, r#"{{"error":"line {} is not valid UTF-8"}}"#, stats.lines)?;
-                continue;
-            }
-            Err(err) => return Err(err).context("cannot read stdin"),
-        };
+        buf.clear();
+        let n = input
+            .read_until(b'\n', &mut buf)
+            .context("cannot read stdin")?;
         if n == 0 {
             break;
         }
+        let Ok(line) = std::str::from_utf8(&buf) else {
+            stats.lines += 1;
+            stats.errors += 1;
+            writeln!(
+                out,
+                r#"{{"error":"line {} is not valid UTF-8"}}"#,
+                stats.lines
+            )?;
+            continue;
+        };
         let trimmed = line.trim();
         if trimmed.is_empty() {
             continue;
@@ -330,7 +340,11 @@ impl Confusion {
     }
     pub fn f1(&self) -> f64 {
         let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
     }
     pub fn fpr(&self) -> f64 {
         self.fp as f64 / (self.fp + self.tn).max(1) as f64
@@ -377,7 +391,9 @@ fn confusion(scored: &[(f32, Label)], threshold: f32) -> Confusion {
 fn assign_folds(samples: &[(String, Label)], k: usize) -> Vec<usize> {
     let mut folds = vec![0; samples.len()];
     for label in [Label::Spam, Label::Ham] {
-        let mut idx: Vec<usize> = (0..samples.len()).filter(|&i| samples[i].1 == label).collect();
+        let mut idx: Vec<usize> = (0..samples.len())
+            .filter(|&i| samples[i].1 == label)
+            .collect();
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         for i in (1..idx.len()).rev() {
             state ^= state << 13;
@@ -410,7 +426,11 @@ pub fn eval(
     match folds {
         None => {
             let training = TrainingSet::shipped_with(extra_labels);
-            let trained: HashSet<String> = training.samples.iter().map(|(t, _)| normalize(t).text).collect();
+            let trained: HashSet<String> = training
+                .samples
+                .iter()
+                .map(|(t, _)| normalize(t).text)
+                .collect();
             overlap = dataset_texts.intersection(&trained).count();
             let engine = Engine::new(cfg.clone(), training)?;
             for (i, (text, label)) in samples.iter().enumerate() {
@@ -419,10 +439,14 @@ pub fn eval(
         }
         Some(k) => {
             if k < 2 || k > samples.len() {
-                bail!("--folds must be between 2 and the number of samples ({})", samples.len());
+                bail!(
+                    "--folds must be between 2 and the number of samples ({})",
+                    samples.len()
+                );
             }
             let mut aux = TrainingSet::shipped_with(extra_labels);
-            aux.samples.retain(|(t, _)| !dataset_texts.contains(&normalize(t).text));
+            aux.samples
+                .retain(|(t, _)| !dataset_texts.contains(&normalize(t).text));
             auxiliary = aux.samples.len();
             let fold_of = assign_folds(samples, k);
             for fold in 0..k {
@@ -445,7 +469,11 @@ pub fn eval(
     }
     let spam_class = confusion(&scored, cfg.spam_threshold);
     let flagged = confusion(&scored, cfg.review_threshold);
-    let mut ham_scores: Vec<f32> = scored.iter().filter(|s| s.1 == Label::Ham).map(|s| s.0).collect();
+    let mut ham_scores: Vec<f32> = scored
+        .iter()
+        .filter(|s| s.1 == Label::Ham)
+        .map(|s| s.0)
+        .collect();
     ham_scores.sort_by(|a, b| b.total_cmp(a));
     let allowed_fp = (ham_scores.len() as f64 * 0.005).floor() as usize;
     let suggested_spam_threshold = ham_scores.get(allowed_fp).map(|s| s.next_up().min(1.0));
@@ -486,7 +514,11 @@ pub fn write_report(r: &EvalReport, json: bool, out: &mut impl Write) -> Result<
             r.spam, r.ham, r.auxiliary
         )?,
         None => {
-            writeln!(out, "{} spam, {} ham; engine trained on the shipped samples", r.spam, r.ham)?;
+            writeln!(
+                out,
+                "{} spam, {} ham; engine trained on the shipped samples",
+                r.spam, r.ham
+            )?;
             if r.overlap > 0 {
                 writeln!(
                     out,

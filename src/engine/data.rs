@@ -101,7 +101,10 @@ pub fn read_dataset(reader: impl BufRead, origin: &str) -> Result<Vec<(String, L
             match parse_label(label) {
                 Some(l) => out.push((body.trim().to_string(), l)),
                 None if i == 0 => {} // header
-                None => bail!("{origin}: line {}: unknown label {label:?} (spam|ham|1|0)", i + 1),
+                None => bail!(
+                    "{origin}: line {}: unknown label {label:?} (spam|ham|1|0)",
+                    i + 1
+                ),
             }
         }
     } else {
@@ -175,12 +178,14 @@ fn parse_csv(text: &str) -> Vec<(usize, Vec<String>)> {
 
 /// Reads a dataset file by path (see [`read_dataset`]).
 pub fn read_dataset_file(path: &Path) -> Result<Vec<(String, Label)>> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     read_dataset(std::io::BufReader::new(file), &path.display().to_string())
 }
 
 pub fn read_lines_file(path: &Path, label: Label) -> Result<Vec<(String, Label)>> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     read_lines(std::io::BufReader::new(file), label).with_context(|| path.display().to_string())
 }
 
@@ -206,7 +211,12 @@ mod tests {
     fn tsv_and_bad_label_errors_name_the_line() {
         let rows = read_dataset("spam\tbuy now\nham\thi there\n".as_bytes(), "d.tsv").unwrap();
         assert_eq!(rows.len(), 2);
-        let err = read_dataset("spam\tx\nmaybe\ty\n".as_bytes(), "d.tsv").unwrap_err().to_string();
-        assert!(err.contains("d.tsv: line 2") && err.contains("maybe"), "{err}");
+        let err = read_dataset("spam\tx\nmaybe\ty\n".as_bytes(), "d.tsv")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("d.tsv: line 2") && err.contains("maybe"),
+            "{err}"
+        );
     }
 }

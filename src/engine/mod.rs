@@ -83,7 +83,11 @@ pub struct Verdict {
 
 impl Verdict {
     /// Adds hits from other detectors (`raid`, `cluster`) and scores again.
-    pub fn with_extra_hits(self, extra: impl IntoIterator<Item = Hit>, cfg: &EngineConfig) -> Verdict {
+    pub fn with_extra_hits(
+        self,
+        extra: impl IntoIterator<Item = Hit>,
+        cfg: &EngineConfig,
+    ) -> Verdict {
         let mut hits = self.hits;
         hits.extend(extra);
         combine(hits, cfg)
@@ -161,7 +165,14 @@ fn excluded_tokens() -> HashSet<String> {
 
 impl Knowledge {
     fn features(&self, raw: &str, norm: &Normalized, out: &mut Features) -> TextFacts {
-        let (dense, facts) = signals::text_signals(raw, norm, self.spacing_min_run, &self.lists, &self.stop, &self.finder);
+        let (dense, facts) = signals::text_signals(
+            raw,
+            norm,
+            self.spacing_min_run,
+            &self.lists,
+            &self.stop,
+            &self.finder,
+        );
         classifier::extract(norm, dense, out);
         facts
     }
@@ -236,8 +247,23 @@ impl Engine {
             )
         };
         if msg.edited || seen <= self.cfg.first_messages {
-            content_hits(&self.k, &self.cfg, msg, &raw, &norm, &mut self.scratch, &mut hits);
-            signals::profile_hits(&msg.from, self.now, &self.cfg, &self.k.stop, &self.k.finder, &mut hits);
+            content_hits(
+                &self.k,
+                &self.cfg,
+                msg,
+                &raw,
+                &norm,
+                &mut self.scratch,
+                &mut hits,
+            );
+            signals::profile_hits(
+                &msg.from,
+                self.now,
+                &self.cfg,
+                &self.k.stop,
+                &self.k.finder,
+                &mut hits,
+            );
         }
         self.known_spammer_hit(msg, &mut hits);
         combine(hits, &self.cfg)
@@ -250,8 +276,23 @@ impl Engine {
         let norm = normalize(&raw);
         let mut hits = Vec::new();
         let mut scratch = Features::default();
-        content_hits(&self.k, &self.cfg, msg, &raw, &norm, &mut scratch, &mut hits);
-        signals::profile_hits(&msg.from, self.now, &self.cfg, &self.k.stop, &self.k.finder, &mut hits);
+        content_hits(
+            &self.k,
+            &self.cfg,
+            msg,
+            &raw,
+            &norm,
+            &mut scratch,
+            &mut hits,
+        );
+        signals::profile_hits(
+            &msg.from,
+            self.now,
+            &self.cfg,
+            &self.k.stop,
+            &self.k.finder,
+            &mut hits,
+        );
         self.known_spammer_hit(msg, &mut hits);
         combine(hits, &self.cfg)
     }
@@ -280,7 +321,14 @@ impl Engine {
     /// Profile signals of a person (name, username, bio, estimated account age, photo, premium).
     pub fn check_profile(&self, person: &Person) -> Vec<Hit> {
         let mut hits = Vec::new();
-        signals::profile_hits(person, self.now, &self.cfg, &self.k.stop, &self.k.finder, &mut hits);
+        signals::profile_hits(
+            person,
+            self.now,
+            &self.cfg,
+            &self.k.stop,
+            &self.k.finder,
+            &mut hits,
+        );
         if let Some(entry) = self.known.lookup(person.id, self.now.unwrap_or(0))
             && entry.listed
         {
@@ -400,7 +448,10 @@ fn content_hits(
                 ));
             }
         }
-        if let Some(m) = k.templates.best_match(&norm.text, cfg.honeypot_max_distance) {
+        if let Some(m) = k
+            .templates
+            .best_match(&norm.text, cfg.honeypot_max_distance)
+        {
             let preview: String = m.template.chars().take(40).collect();
             hits.push(hit(
                 "honeypot",

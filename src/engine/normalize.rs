@@ -54,9 +54,13 @@ impl CharTable {
             .parse(pattern)
             .expect("a valid Unicode property class");
         match hir.kind() {
-            HirKind::Class(Class::Unicode(class)) => {
-                CharTable(class.ranges().iter().map(|r| (r.start(), r.end())).collect())
-            }
+            HirKind::Class(Class::Unicode(class)) => CharTable(
+                class
+                    .ranges()
+                    .iter()
+                    .map(|r| (r.start(), r.end()))
+                    .collect(),
+            ),
             other => panic!("{pattern} is not a character class: {other:?}"),
         }
     }
@@ -212,8 +216,36 @@ fn cyrillic_to_latin(c: char) -> Option<char> {
 fn is_homoglyph(c: char) -> bool {
     matches!(
         c,
-        'a' | 'b' | 'c' | 'e' | 'h' | 'i' | 'j' | 'k' | 'm' | 'o' | 'p' | 's' | 't' | 'u' | 'x' | 'y'
-            | 'а' | 'в' | 'с' | 'е' | 'н' | 'і' | 'ј' | 'к' | 'м' | 'о' | 'р' | 'ѕ' | 'т' | 'и' | 'х'
+        'a' | 'b'
+            | 'c'
+            | 'e'
+            | 'h'
+            | 'i'
+            | 'j'
+            | 'k'
+            | 'm'
+            | 'o'
+            | 'p'
+            | 's'
+            | 't'
+            | 'u'
+            | 'x'
+            | 'y'
+            | 'а'
+            | 'в'
+            | 'с'
+            | 'е'
+            | 'н'
+            | 'і'
+            | 'ј'
+            | 'к'
+            | 'м'
+            | 'о'
+            | 'р'
+            | 'ѕ'
+            | 'т'
+            | 'и'
+            | 'х'
             | 'у'
     ) || script_of(c) == Script::Greek
 }
@@ -316,7 +348,11 @@ impl Builder {
                 .filter(|c| foreign(**c) && (is_homoglyph(**c) || script_of(**c) == Script::Exotic))
                 .count();
             // Model numbers like "K2С3H" are codes, not words.
-            let convincing = if w.letters as usize == w.chars.len() { convincing } else { 0 };
+            let convincing = if w.letters as usize == w.chars.len() {
+                convincing
+            } else {
+                0
+            };
             if convincing > 0 {
                 self.out.lookalike_words += 1;
             }
@@ -331,7 +367,10 @@ impl Builder {
                     } else {
                         to_cyrillic(*c)
                     }
-                } else if matches!(script_of(*c), Script::Cyrillic | Script::Greek | Script::Exotic) {
+                } else if matches!(
+                    script_of(*c),
+                    Script::Cyrillic | Script::Greek | Script::Exotic
+                ) {
                     to_latin(*c)
                 } else {
                     None
@@ -418,7 +457,10 @@ pub fn normalize(raw: &str) -> Normalized {
         }
         if is_invisible(c) {
             // Joiners, variation selectors and tags are parts of emoji, not hiding tricks.
-            let emoji_part = matches!(c, '\u{200D}' | '\u{FE0E}' | '\u{FE0F}' | '\u{E0020}'..='\u{E007F}');
+            let emoji_part = matches!(
+                c,
+                '\u{200D}' | '\u{FE0E}' | '\u{FE0F}' | '\u{E0020}'..='\u{E007F}'
+            );
             b.out.invisible += !emoji_part as u32;
             continue;
         }
@@ -444,8 +486,9 @@ pub fn normalize(raw: &str) -> Normalized {
 
     // Pass 2: words. NFKC only when the text is not already NFKC (the quick check is cheap).
     let ascii = raw.is_ascii();
-    let nfkc_needed =
-        !ascii && unicode_normalization::is_nfkc_quick(raw.chars()) != unicode_normalization::IsNormalized::Yes;
+    let nfkc_needed = !ascii
+        && unicode_normalization::is_nfkc_quick(raw.chars())
+            != unicode_normalization::IsNormalized::Yes;
     if nfkc_needed {
         // Offsets into the NFKC text would not match the original; examples use the NFKC text.
         let folded: String = raw.nfkc().collect();
@@ -578,10 +621,10 @@ mod tests {
     #[test]
     fn real_words_of_cyrillic_alphabets_are_not_lookalikes() {
         let texts = [
-            "Привіт, як справи? Їжак ґанок єдність",  // Ukrainian
-            "Добры дзень, ўсё добра, дзякуй",         // Belarusian
-            "Ђак џеп љубав њега ћерка јесте",         // Serbian
-            "Қазақстан әже өмір ұлт үй һәм ңғ",       // Kazakh
+            "Привіт, як справи? Їжак ґанок єдність", // Ukrainian
+            "Добры дзень, ўсё добра, дзякуй",        // Belarusian
+            "Ђак џеп љубав њега ћерка јесте",        // Serbian
+            "Қазақстан әже өмір ұлт үй һәм ңғ",      // Kazakh
             "ўсё і ў ґ є ї ђ џ қ ә ң ө ұ ү һ",
         ];
         for text in texts {
@@ -630,6 +673,9 @@ mod tests {
         assert_eq!(utf16_slice(text, 2, 1), Some("😀")); // inside the surrogate pair
         assert_eq!(utf16_slice(text, 3, 100), Some("b"));
         assert_eq!(utf16_slice(text, 4, 1), None);
-        assert_eq!(utf16_slice(text, u32::MAX as usize, u32::MAX as usize), None);
+        assert_eq!(
+            utf16_slice(text, u32::MAX as usize, u32::MAX as usize),
+            None
+        );
     }
 }

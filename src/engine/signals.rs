@@ -15,25 +15,82 @@ pub struct DenseDef {
 }
 
 pub const DENSE: [DenseDef; 19] = [
-    DenseDef { name: "links", floor: 0.0 },
-    DenseDef { name: "tg_link", floor: 0.0 },
-    DenseDef { name: "invite_link", floor: 0.5 },
-    DenseDef { name: "shortener", floor: 0.5 },
-    DenseDef { name: "suspicious_tld", floor: 0.5 },
-    DenseDef { name: "link_only", floor: 0.0 },
-    DenseDef { name: "mention", floor: 0.0 },
-    DenseDef { name: "bot_mention", floor: 0.5 },
-    DenseDef { name: "emoji", floor: 0.0 },
-    DenseDef { name: "lookalike", floor: 2.5 },
-    DenseDef { name: "styled_text", floor: 1.0 },
-    DenseDef { name: "spacing", floor: 1.0 },
-    DenseDef { name: "stop_phrase", floor: 1.0 },
-    DenseDef { name: "caps", floor: 0.0 },
-    DenseDef { name: "money", floor: 0.0 },
-    DenseDef { name: "invisible", floor: 1.0 },
-    DenseDef { name: "hashtags", floor: 0.0 },
-    DenseDef { name: "shouting", floor: 0.0 },
-    DenseDef { name: "long_text", floor: 0.0 },
+    DenseDef {
+        name: "links",
+        floor: 0.0,
+    },
+    DenseDef {
+        name: "tg_link",
+        floor: 0.0,
+    },
+    DenseDef {
+        name: "invite_link",
+        floor: 0.5,
+    },
+    DenseDef {
+        name: "shortener",
+        floor: 0.5,
+    },
+    DenseDef {
+        name: "suspicious_tld",
+        floor: 0.5,
+    },
+    DenseDef {
+        name: "link_only",
+        floor: 0.0,
+    },
+    DenseDef {
+        name: "mention",
+        floor: 0.0,
+    },
+    DenseDef {
+        name: "bot_mention",
+        floor: 0.5,
+    },
+    DenseDef {
+        name: "emoji",
+        floor: 0.0,
+    },
+    DenseDef {
+        name: "lookalike",
+        floor: 2.5,
+    },
+    DenseDef {
+        name: "styled_text",
+        floor: 1.0,
+    },
+    DenseDef {
+        name: "spacing",
+        floor: 1.0,
+    },
+    DenseDef {
+        name: "stop_phrase",
+        floor: 1.0,
+    },
+    DenseDef {
+        name: "caps",
+        floor: 0.0,
+    },
+    DenseDef {
+        name: "money",
+        floor: 0.0,
+    },
+    DenseDef {
+        name: "invisible",
+        floor: 1.0,
+    },
+    DenseDef {
+        name: "hashtags",
+        floor: 0.0,
+    },
+    DenseDef {
+        name: "shouting",
+        floor: 0.0,
+    },
+    DenseDef {
+        name: "long_text",
+        floor: 0.0,
+    },
 ];
 
 pub type DenseValues = [f32; DENSE.len()];
@@ -106,7 +163,8 @@ impl DomainLists {
             let known_name = known.rsplit_once('.').map_or(known.as_str(), |(n, _)| n);
             let close = known.len() >= 6 && strsim::levenshtein(domain, known) <= 2;
             let same_look = domain_skeleton == *known_skeleton;
-            let brand_inside = known_name.len() >= 5 && name != known_name && name.contains(known_name);
+            let brand_inside =
+                known_name.len() >= 5 && name != known_name && name.contains(known_name);
             if close || same_look || brand_inside {
                 return Some(known);
             }
@@ -188,7 +246,9 @@ fn domain_of(url: &str) -> String {
         .unwrap_or("");
     let host = host.split(':').next().unwrap_or("").trim_end_matches('.');
     let host = host.to_lowercase();
-    host.strip_prefix("www.").map(str::to_string).unwrap_or(host)
+    host.strip_prefix("www.")
+        .map(str::to_string)
+        .unwrap_or(host)
 }
 
 /// linkify accepts any "word.word"; without a scheme we want an ASCII top-level domain, so
@@ -211,8 +271,26 @@ fn plausible_url(url: &str) -> bool {
 fn is_money_word(t: &str) -> bool {
     matches!(
         t,
-        "usdt" | "usd" | "btc" | "eth" | "ton" | "руб" | "рублей" | "рубля" | "р" | "долларов"
-            | "баксов" | "евро" | "грн" | "тенге" | "eur" | "dollars" | "k" | "к" | "тыс" | "тысяч"
+        "usdt"
+            | "usd"
+            | "btc"
+            | "eth"
+            | "ton"
+            | "руб"
+            | "рублей"
+            | "рубля"
+            | "р"
+            | "долларов"
+            | "баксов"
+            | "евро"
+            | "грн"
+            | "тенге"
+            | "eur"
+            | "dollars"
+            | "k"
+            | "к"
+            | "тыс"
+            | "тысяч"
     )
 }
 
@@ -299,7 +377,8 @@ pub fn text_signals(
         prev_number = number;
     }
     if !f.money {
-        f.money = raw.contains(['$', '€', '₽', '£', '₴', '₸', '₿']) && raw.bytes().any(|b| b.is_ascii_digit());
+        f.money = raw.contains(['$', '€', '₽', '£', '₴', '₸', '₿'])
+            && raw.bytes().any(|b| b.is_ascii_digit());
     }
     let link_letters = raw.len().saturating_sub(link_bytes);
     f.words_outside_links = if f.links > 0 {
@@ -339,7 +418,9 @@ pub fn text_signals(
     v[INVISIBLE] = (norm.invisible > 0) as u8 as f32;
     let hashtags = raw
         .split_whitespace()
-        .filter(|w| w.len() > 2 && w.starts_with('#') && w.chars().nth(1).is_some_and(char::is_alphabetic))
+        .filter(|w| {
+            w.len() > 2 && w.starts_with('#') && w.chars().nth(1).is_some_and(char::is_alphabetic)
+        })
         .count();
     v[HASHTAGS] = (hashtags >= 2) as u8 as f32;
     let shouting = raw
@@ -364,10 +445,7 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts) -> String {
             None => format!("{} links", f.links),
         },
         TG_LINK => format!("{} Telegram link(s) (t.me)", f.tg_links),
-        INVITE_LINK => format!(
-            "private invite link {}",
-            f.invite.as_deref().unwrap_or("")
-        ),
+        INVITE_LINK => format!("private invite link {}", f.invite.as_deref().unwrap_or("")),
         SHORTENER => format!(
             "link shortener {} hides the target",
             f.shortener.as_deref().unwrap_or("")
@@ -378,8 +456,14 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts) -> String {
         ),
         LINK_ONLY => "the message is little more than a link".to_string(),
         MENTION => format!("mentions {} account(s) or channel(s)", f.mentions),
-        BOT_MENTION => format!("points to a bot @{}", f.bot_mention.as_deref().unwrap_or("")),
-        EMOJI => format!("{} emoji in {} visible characters", norm.emoji, norm.visible),
+        BOT_MENTION => format!(
+            "points to a bot @{}",
+            f.bot_mention.as_deref().unwrap_or("")
+        ),
+        EMOJI => format!(
+            "{} emoji in {} visible characters",
+            norm.emoji, norm.visible
+        ),
         LOOKALIKE => format!(
             "{} word(s) mix alphabets to dodge filters, e.g. \"{}\"",
             norm.lookalike_words,
@@ -402,13 +486,21 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts) -> String {
         INVISIBLE => format!("{} invisible characters hidden in the text", norm.invisible),
         HASHTAGS => "several hashtags, as in ads".to_string(),
         SHOUTING => "several words in capitals".to_string(),
-        LONG_TEXT => format!("a long message ({} characters) as a first message", norm.visible),
+        LONG_TEXT => format!(
+            "a long message ({} characters) as a first message",
+            norm.visible
+        ),
         _ => String::new(),
     }
 }
 
 /// Hidden links whose anchor shows one address and leads to another.
-pub fn hidden_link_hits(msg: &Message, cfg: &EngineConfig, finder: &LinkFinder, hits: &mut Vec<Hit>) {
+pub fn hidden_link_hits(
+    msg: &Message,
+    cfg: &EngineConfig,
+    finder: &LinkFinder,
+    hits: &mut Vec<Hit>,
+) {
     for e in &msg.entities {
         if e.kind != EntityKind::TextUrl {
             continue;
@@ -443,7 +535,10 @@ pub fn metadata_hits(msg: &Message, norm: &Normalized, cfg: &EngineConfig, hits:
         hits.push(hit(
             "buttons",
             w.buttons,
-            format!("{} inline button(s), {with_links} with links", msg.buttons.len()),
+            format!(
+                "{} inline button(s), {with_links} with links",
+                msg.buttons.len()
+            ),
         ));
     }
     if let Some(fwd) = &msg.forward
@@ -513,7 +608,10 @@ pub fn estimate_account_created(user_id: UserId) -> Option<Timestamp> {
     let pos = ID_ANCHORS.partition_point(|(id, _)| *id <= user_id);
     let (a, b) = match pos {
         0 => (ID_ANCHORS[0], ID_ANCHORS[1]),
-        p if p >= ID_ANCHORS.len() => (ID_ANCHORS[ID_ANCHORS.len() - 2], ID_ANCHORS[ID_ANCHORS.len() - 1]),
+        p if p >= ID_ANCHORS.len() => (
+            ID_ANCHORS[ID_ANCHORS.len() - 2],
+            ID_ANCHORS[ID_ANCHORS.len() - 1],
+        ),
         p => (ID_ANCHORS[p - 1], ID_ANCHORS[p]),
     };
     let slope = (b.1 - a.1) as f64 / (b.0 - a.0) as f64;
@@ -535,14 +633,21 @@ pub fn profile_hits(
         name.push(' ');
         name.push_str(u);
     }
-    for (field, text) in [("name", Some(name.as_str())), ("bio", person.bio.as_deref())] {
+    for (field, text) in [
+        ("name", Some(name.as_str())),
+        ("bio", person.bio.as_deref()),
+    ] {
         let Some(text) = text.filter(|t| !t.is_empty()) else {
             continue;
         };
         let has_link = finder.links(text).any(|l| *l.kind() == LinkKind::Url)
             || (field == "name" && text.contains('@'));
         if has_link {
-            hits.push(hit("profile_link", w.profile_link, format!("link in the {field}")));
+            hits.push(hit(
+                "profile_link",
+                w.profile_link,
+                format!("link in the {field}"),
+            ));
         }
         let n = normalize(text);
         if let Some(p) = stop.find(&n.text) {
@@ -567,7 +672,10 @@ pub fn profile_hits(
             hits.push(hit(
                 "new_account",
                 w.new_account,
-                format!("account about {} days old (estimated from the id)", days.max(0)),
+                format!(
+                    "account about {} days old (estimated from the id)",
+                    days.max(0)
+                ),
             ));
         }
     }
@@ -575,6 +683,10 @@ pub fn profile_hits(
         hits.push(hit("no_photo", w.no_photo, "no profile photo".into()));
     }
     if person.is_premium {
-        hits.push(hit("premium", w.premium, "premium account (spam farms buy it)".into()));
+        hits.push(hit(
+            "premium",
+            w.premium,
+            "premium account (spam farms buy it)".into(),
+        ));
     }
 }

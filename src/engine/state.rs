@@ -117,20 +117,30 @@ impl State {
             hits.push(hit(
                 "repetition",
                 w.repetition * (1.0 + 0.5 * (repeats - 1).min(2) as f32),
-                format!("sent the same text {} times within {} min", repeats + 1, cfg.repetition_window_secs / 60),
+                format!(
+                    "sent the same text {} times within {} min",
+                    repeats + 1,
+                    cfg.repetition_window_secs / 60
+                ),
             ));
         }
         if last_minute > cfg.max_per_minute {
             hits.push(hit(
                 "velocity",
                 w.velocity,
-                format!("{last_minute} messages in the last minute (limit {})", cfg.max_per_minute),
+                format!(
+                    "{last_minute} messages in the last minute (limit {})",
+                    cfg.max_per_minute
+                ),
             ));
         } else if u.hour_count > cfg.max_per_hour {
             hits.push(hit(
                 "velocity",
                 w.velocity,
-                format!("{} messages this hour (limit {})", u.hour_count, cfg.max_per_hour),
+                format!(
+                    "{} messages this hour (limit {})",
+                    u.hour_count, cfg.max_per_hour
+                ),
             ));
         }
         if short_minute >= cfg.flood_short_messages {
@@ -176,6 +186,7 @@ impl State {
     /// Forgets idle users and finished waves.
     pub fn prune(&mut self, now: Timestamp, cfg: &EngineConfig) {
         self.users.retain(|_, u| now - u.last <= cfg.state_ttl_secs);
-        self.waves.retain(|_, w| now - w.last <= cfg.wave_window_secs);
+        self.waves
+            .retain(|_, w| now - w.last <= cfg.wave_window_secs);
     }
 }

@@ -149,11 +149,27 @@ mod tests {
     #[test]
     fn a_reworded_template_matches_and_chatter_does_not() {
         let mut index = TemplateIndex::new(HashSet::new());
-        index.add(&normalize("Ищу людей для удалённой работы, доход от 3000$ в неделю, пишите в личку").text);
+        index.add(
+            &normalize("Ищу людей для удалённой работы, доход от 3000$ в неделю, пишите в личку")
+                .text,
+        );
         let hit = index
-            .best_match(&normalize("ищу людeй для удаленной работы! доход от 5000$ в неделю, пишите в личку!!").text, 0.3)
+            .best_match(
+                &normalize(
+                    "ищу людeй для удаленной работы! доход от 5000$ в неделю, пишите в личку!!",
+                )
+                .text,
+                0.3,
+            )
             .expect("a near copy matches");
         assert!(hit.distance < 0.1, "{}", hit.distance);
-        assert!(index.best_match(&normalize("кто идёт вечером на пробежку в парк у реки").text, 0.3).is_none());
+        assert!(
+            index
+                .best_match(
+                    &normalize("кто идёт вечером на пробежку в парк у реки").text,
+                    0.3
+                )
+                .is_none()
+        );
     }
 }

@@ -237,11 +237,13 @@ impl Engine {
             self.state.seen(msg.chat_id, msg.from.id)
         } else {
             self.state.record(
-                msg.chat_id,
-                msg.from.id,
-                msg.date,
-                text_hash(&norm.text),
-                norm.text.chars().count(),
+                state::Arrival {
+                    chat: msg.chat_id,
+                    user: msg.from.id,
+                    date: msg.date,
+                    text_hash: text_hash(&norm.text),
+                    text_chars: norm.text.chars().count(),
+                },
                 &self.cfg,
                 &mut hits,
             )

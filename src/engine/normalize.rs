@@ -93,6 +93,35 @@ fn invisible_table() -> &'static CharTable {
     })
 }
 
+/// `char::is_alphabetic` with a fast path for basic Cyrillic (the std lookup is slow off ASCII).
+#[inline]
+pub(crate) fn is_letter(c: char) -> bool {
+    match c {
+        '\u{400}'..='\u{481}' | '\u{48A}'..='\u{52F}' => true,
+        _ => c.is_alphabetic(),
+    }
+}
+
+#[inline]
+pub(crate) fn is_upper(c: char) -> bool {
+    match c {
+        '\u{400}'..='\u{42F}' => true,
+        '\u{430}'..='\u{45F}' => false,
+        _ => c.is_uppercase(),
+    }
+}
+
+/// Lower case of one character, without the std table walk for basic Cyrillic.
+#[inline]
+fn lower_basic(c: char) -> Option<char> {
+    match c {
+        '\u{410}'..='\u{42F}' => char::from_u32(c as u32 + 0x20),
+        '\u{400}'..='\u{40F}' => char::from_u32(c as u32 + 0x50),
+        '\u{430}'..='\u{45F}' => Some(c),
+        _ => None,
+    }
+}
+
 /// True for an Extended_Pictographic character (emoji and pictographs, by the Unicode property).
 pub fn is_pictographic(c: char) -> bool {
     // Nothing below U+203C except © and ® has the property; keeps Cyrillic and Latin text fast.
@@ -302,7 +331,7 @@ impl Builder {
             Script::Exotic => self.word.exotic += 1,
             Script::Other => {}
         }
-        if c.is_alphabetic() {
+        if c.is_ascii_alphabetic() || is_letter(c) {
             self.word.letters += 1;
         }
         self.word.chars.push(c);
@@ -455,6 +484,13 @@ pub fn normalize(raw: &str) -> Normalized {
             }
             continue;
         }
+        if ('\u{400}'..='\u{45F}').contains(&c) {
+            b.out.letters += 1;
+            b.out.visible += 1;
+            b.out.uppercase += (c <= '\u{42F}') as u32;
+            cyrillic_letters += 1;
+            continue;
+        }
         if is_invisible(c) {
             // Joiners, variation selectors and tags are parts of emoji, not hiding tricks.
             let emoji_part = matches!(
@@ -464,9 +500,9 @@ pub fn normalize(raw: &str) -> Normalized {
             b.out.invisible += !emoji_part as u32;
             continue;
         }
-        if c.is_alphabetic() {
+        if is_letter(c) {
             b.out.letters += 1;
-            b.out.uppercase += c.is_uppercase() as u32;
+            b.out.uppercase += is_upper(c) as u32;
             cyrillic_letters += (script_of(c) == Script::Cyrillic) as u32;
         }
         if is_styled_letter(c) {
@@ -513,6 +549,23 @@ fn words(b: &mut Builder, text: &str) {
             } else if in_word {
                 b.end_word(text, i);
                 in_word = false;
+            }
+            continue;
+        }
+        if let Some(lower) = lower_basic(c) {
+            if !in_word {
+                b.word.raw_start = i;
+                in_word = true;
+            }
+            // й, ё and ў decompose (diacritics are folded); the rest of basic Cyrillic does not.
+            if matches!(lower, 'й' | 'ё' | 'ѐ' | 'ѓ' | 'ї' | 'ќ' | 'ѝ' | 'ў') {
+                decompose_canonical(lower, |d| {
+                    if !is_combining_mark(d) {
+                        b.push_char(d);
+                    }
+                });
+            } else {
+                b.push_char(lower);
             }
             continue;
         }

@@ -2,7 +2,7 @@
 //! learns their weights); signals the training texts cannot show use the configured weights.
 
 use super::config::EngineConfig;
-use super::normalize::{Normalized, entity_text, normalize};
+use super::normalize::{Normalized, entity_text, is_letter, is_upper, normalize};
 use super::{Hit, hit};
 use crate::model::{EntityKind, MediaKind, Message, Person, Timestamp, UserId};
 use linkify::{LinkFinder, LinkKind};
@@ -178,6 +178,8 @@ impl DomainLists {
 pub struct StopPhrases {
     pub contains: Vec<String>,
     pub exact: HashSet<String>,
+    /// All `contains` phrases in one automaton (regex uses Aho-Corasick/Teddy for literals).
+    matcher: Option<regex::Regex>,
 }
 
 impl StopPhrases {
@@ -203,6 +205,10 @@ impl StopPhrases {
                 }
             }
         }
+        if !phrases.contains.is_empty() {
+            let pattern: Vec<String> = phrases.contains.iter().map(|p| regex::escape(p)).collect();
+            phrases.matcher = regex::Regex::new(&pattern.join("|")).ok();
+        }
         phrases
     }
 
@@ -210,11 +216,8 @@ impl StopPhrases {
         StopPhrases::parse(include_str!("../../assets/stop-phrases.txt").lines())
     }
 
-    pub fn find(&self, normalized: &str) -> Option<&str> {
-        self.contains
-            .iter()
-            .find(|p| normalized.contains(p.as_str()))
-            .map(String::as_str)
+    pub fn find<'a>(&self, normalized: &'a str) -> Option<&'a str> {
+        self.matcher.as_ref()?.find(normalized).map(|m| m.as_str())
     }
 }
 
@@ -423,10 +426,17 @@ pub fn text_signals(
         })
         .count();
     v[HASHTAGS] = (hashtags >= 2) as u8 as f32;
-    let shouting = raw
-        .split(|c: char| !c.is_alphabetic())
-        .filter(|w| w.chars().count() >= 4 && w.chars().all(char::is_uppercase))
-        .count();
+    let (mut shouting, mut run, mut all_upper) = (0usize, 0usize, true);
+    for c in raw.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_alphabetic() || (!c.is_ascii() && is_letter(c)) {
+            run += 1;
+            all_upper &= is_upper(c);
+        } else {
+            shouting += (run >= 4 && all_upper) as usize;
+            run = 0;
+            all_upper = true;
+        }
+    }
     v[SHOUTING] = (shouting.min(6) as f32 / 3.0).min(2.0) * (shouting >= 2) as u8 as f32;
     v[LONG_TEXT] = if norm.visible >= 150 {
         (norm.visible as f32 / 400.0).min(1.5)

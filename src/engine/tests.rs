@@ -440,3 +440,14 @@ mod robustness {
         assert!(v.score > 0.5);
     }
 }
+
+#[test]
+fn documented_config_section_equals_the_defaults() {
+    #[derive(serde::Deserialize)]
+    struct Wrapper {
+        engine: EngineConfig,
+    }
+    let text = include_str!("../../assets/engine/config-section.toml");
+    let parsed: Wrapper = toml::from_str(text).unwrap();
+    assert_eq!(parsed.engine, EngineConfig::default());
+}

@@ -557,7 +557,6 @@ fn action_words(action: &ActionRow) -> String {
     format!("{}{state}{dry}", action.kind)
 }
 
-
 /// The editor holds one rule object; the rules loader wants a list. Wrapping with `[`/`]` on
 /// the same line keeps every position but line 1's columns, which shift by one.
 fn load_edited(text: &str, limit: usize) -> Result<RuleSet, RuleError> {

@@ -1,1 +1,572 @@
-//! `warden check`, `warden classify`, `warden eval`.
+//! `warden check`, `warden classify` and `warden eval`. The I/O functions take readers and writers
+//! so tests drive them without processes.
+
+use super::data::{TrainingSet, read_dataset_file, read_lines_file};
+use super::{Engine, EngineConfig, Label, Verdict, VerdictClass, normalize};
+use crate::model::{Button, Entity, Forward, MediaKind, Message, Person, SenderChat};
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::io::{BufRead, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum EngineCommand {
+    /// Check one message (TEXT or stdin): verdict, score and every hit with its reason.
+    Check(CheckArgs),
+    /// Classify JSON Lines from stdin, one verdict line per input line, in order.
+    Classify(ClassifyArgs),
+    /// Precision, recall, F1 and false positives on a labelled dataset, optionally K-fold.
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CheckArgs {
+    /// Print the verdict as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The message; read from stdin when absent.
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClassifyArgs {
+    /// Keep per-user state across lines (repetition, velocity, first messages) instead of
+    /// judging every line as a new user's first message.
+    #[arg(long)]
+    pub stateful: bool,
+}
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct EvalArgs {
+    /// Labelled dataset: TSV `label<TAB>text` or CSV `text,label`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["spam", "ham"])]
+    pub dataset: Option<PathBuf>,
+    /// Spam samples, one per line (tg-spam's format).
+    #[arg(long, value_name = "FILE", requires = "ham")]
+    pub spam: Option<PathBuf>,
+    /// Ham samples, one per line.
+    #[arg(long, value_name = "FILE", requires = "spam")]
+    pub ham: Option<PathBuf>,
+    /// K-fold cross-validation: each fold is scored by an engine trained without it.
+    #[arg(long, value_name = "K")]
+    pub folds: Option<usize>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(
+    cmd: EngineCommand,
+    cfg: &EngineConfig,
+    extra_labels: Vec<(String, Label)>,
+) -> Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match cmd {
+        EngineCommand::Check(args) => {
+            let engine = Engine::new(cfg.clone(), TrainingSet::shipped_with(extra_labels))?;
+            let text = match &args.text {
+                Some(t) => t.clone(),
+                None => {
+                    let mut t = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut t)
+                        .context("cannot read stdin")?;
+                    t
+                }
+            };
+            let verdict = engine.check_text(text.trim_end_matches('\n'));
+            write_check(&verdict, args.json, &mut out)?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        EngineCommand::Classify(args) => {
+            let mut engine = Engine::new(cfg.clone(), TrainingSet::shipped_with(extra_labels))?;
+            let stdin = std::io::stdin();
+            let stats = classify(&mut engine, args.stateful, stdin.lock(), &mut out)?;
+            out.flush()?;
+            if stats.errors > 0 {
+                tracing::warn!(
+                    errors = stats.errors,
+                    lines = stats.lines,
+                    "classify: bad input lines"
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        EngineCommand::Eval(args) => {
+            let samples = load_eval_samples(&args)?;
+            let report = eval(cfg, &samples, args.folds, extra_labels)?;
+            write_report(&report, args.json, &mut out)?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct HitOut<'a> {
+    name: &'a str,
+    weight: f32,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct VerdictOut<'a> {
+    verdict: &'static str,
+    score: f32,
+    hits: Vec<HitOut<'a>>,
+}
+
+fn round(x: f32, digits: i32) -> f32 {
+    let m = 10f32.powi(digits);
+    (x * m).round() / m
+}
+
+fn verdict_out(v: &Verdict) -> VerdictOut<'_> {
+    VerdictOut {
+        verdict: v.class.as_str(),
+        score: round(v.score, 3),
+        hits: v
+            .hits
+            .iter()
+            .map(|h| HitOut {
+                name: &h.name,
+                weight: round(h.weight, 2),
+                reason: &h.reason,
+            })
+            .collect(),
+    }
+}
+
+/// `warden check` output: a headline and one line per hit, or the JSON verdict.
+pub fn write_check(verdict: &Verdict, json: bool, out: &mut impl Write) -> Result<()> {
+    if json {
+        serde_json::to_writer(&mut *out, &verdict_out(verdict))?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{}  score {:.3}",
+        verdict.class.as_str().to_uppercase(),
+        verdict.score
+    )?;
+    for h in &verdict.hits {
+        writeln!(out, "  {:+6.2}  {:<18} {}", h.weight, h.name, h.reason)?;
+    }
+    if verdict.hits.is_empty() {
+        writeln!(out, "  (no signals)")?;
+    }
+    Ok(())
+}
+
+/// `forwarded` may be `true` (from a channel) or a full forward object.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ForwardedIn {
+    Flag(bool),
+    Full(Forward),
+}
+
+/// One `warden classify` input line; unknown fields are ignored.
+#[derive(Deserialize)]
+struct ClassifyIn {
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    user_id: i64,
+    #[serde(default)]
+    chat_id: i64,
+    #[serde(default)]
+    message_id: i64,
+    #[serde(default)]
+    date: i64,
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    last_name: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    bio: Option<String>,
+    #[serde(default)]
+    is_premium: bool,
+    #[serde(default)]
+    has_photo: Option<bool>,
+    #[serde(default)]
+    entities: Vec<Entity>,
+    #[serde(default)]
+    buttons: Vec<Button>,
+    #[serde(default)]
+    forwarded: Option<ForwardedIn>,
+    #[serde(default)]
+    sender_chat: Option<SenderChat>,
+    #[serde(default)]
+    media: MediaKind,
+    #[serde(default)]
+    reply_to_other_chat: bool,
+    #[serde(default)]
+    edited: bool,
+}
+
+impl ClassifyIn {
+    fn into_message(self) -> Message {
+        Message {
+            chat_id: self.chat_id,
+            id: self.message_id,
+            date: self.date,
+            from: Person {
+                id: self.user_id,
+                first_name: self.first_name,
+                last_name: self.last_name,
+                username: self.username,
+                is_bot: false,
+                is_premium: self.is_premium,
+                has_photo: self.has_photo,
+                bio: self.bio,
+            },
+            text: self.text,
+            entities: self.entities,
+            buttons: self.buttons,
+            forward: match self.forwarded {
+                None | Some(ForwardedIn::Flag(false)) => None,
+                Some(ForwardedIn::Flag(true)) => Some(Forward {
+                    from_channel: true,
+                    from_id: None,
+                    from_name: None,
+                }),
+                Some(ForwardedIn::Full(f)) => Some(f),
+            },
+            sender_chat: self.sender_chat,
+            media: self.media,
+            reply_to_other_chat: self.reply_to_other_chat,
+            edited: self.edited,
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ClassifyStats {
+    pub lines: u64,
+    pub errors: u64,
+}
+
+/// Streams JSON Lines: one output line per input line, in order; a bad line gets
+/// `{"error": "..."}` and processing continues. Memory stays constant unless `stateful`.
+pub fn classify(
+    engine: &mut Engine,
+    stateful: bool,
+    mut input: impl BufRead,
+    out: &mut impl Write,
+) -> Result<ClassifyStats> {
+    let mut stats = ClassifyStats::default();
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = input
+            .read_until(b'\n', &mut buf)
+            .context("cannot read stdin")?;
+        if n == 0 {
+            break;
+        }
+        let Ok(line) = std::str::from_utf8(&buf) else {
+            stats.lines += 1;
+            stats.errors += 1;
+            writeln!(
+                out,
+                r#"{{"error":"line {} is not valid UTF-8"}}"#,
+                stats.lines
+            )?;
+            continue;
+        };
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        stats.lines += 1;
+        match serde_json::from_str::<ClassifyIn>(trimmed) {
+            Ok(input) => {
+                let msg = input.into_message();
+                let verdict = if stateful {
+                    engine.check(&msg)
+                } else {
+                    engine.check_stateless(&msg)
+                };
+                serde_json::to_writer(&mut *out, &verdict_out(&verdict))?;
+                out.write_all(b"\n")?;
+            }
+            Err(err) => {
+                stats.errors += 1;
+                let message = format!("line {}: {err}", stats.lines);
+                serde_json::to_writer(&mut *out, &serde_json::json!({ "error": message }))?;
+                out.write_all(b"\n")?;
+            }
+        }
+    }
+    Ok(stats)
+}
+
+fn load_eval_samples(args: &EvalArgs) -> Result<Vec<(String, Label)>> {
+    match (&args.dataset, &args.spam, &args.ham) {
+        (Some(path), None, None) => read_dataset_file(path),
+        (None, Some(spam), Some(ham)) => {
+            let mut samples = read_lines_file(spam, Label::Spam)?;
+            samples.extend(read_lines_file(ham, Label::Ham)?);
+            Ok(samples)
+        }
+        _ => bail!("give either --dataset FILE or both --spam FILE and --ham FILE"),
+    }
+}
+
+/// Counts at one threshold, spam being the positive class.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize)]
+pub struct Confusion {
+    pub threshold: f32,
+    pub tp: u32,
+    pub fp: u32,
+    pub tn: u32,
+    pub fn_: u32,
+}
+
+impl Confusion {
+    pub fn precision(&self) -> f64 {
+        self.tp as f64 / (self.tp + self.fp).max(1) as f64
+    }
+    pub fn recall(&self) -> f64 {
+        self.tp as f64 / (self.tp + self.fn_).max(1) as f64
+    }
+    pub fn f1(&self) -> f64 {
+        let (p, r) = (self.precision(), self.recall());
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
+    }
+    pub fn fpr(&self) -> f64 {
+        self.fp as f64 / (self.fp + self.tn).max(1) as f64
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    pub spam: usize,
+    pub ham: usize,
+    pub folds: Option<usize>,
+    /// Samples each training run had besides the dataset (shipped samples not in the dataset).
+    pub auxiliary: usize,
+    /// Dataset texts that were also in the training data (only without --folds).
+    pub overlap: usize,
+    /// Verdict `spam`.
+    pub spam_class: Confusion,
+    /// Verdict `spam` or `review`.
+    pub flagged: Confusion,
+    /// Lowest spam threshold keeping false positives at or under 0.5% on these scores.
+    pub suggested_spam_threshold: Option<f32>,
+    pub at_suggested: Confusion,
+    /// Misclassified samples (score, label, first 100 characters) for inspection.
+    pub errors: Vec<(f32, Label, String)>,
+}
+
+fn confusion(scored: &[(f32, Label)], threshold: f32) -> Confusion {
+    let mut c = Confusion {
+        threshold,
+        ..Confusion::default()
+    };
+    for &(score, label) in scored {
+        match (score >= threshold, label) {
+            (true, Label::Spam) => c.tp += 1,
+            (true, Label::Ham) => c.fp += 1,
+            (false, Label::Ham) => c.tn += 1,
+            (false, Label::Spam) => c.fn_ += 1,
+        }
+    }
+    c
+}
+
+/// Deterministic stratified fold of each sample.
+fn assign_folds(samples: &[(String, Label)], k: usize) -> Vec<usize> {
+    let mut folds = vec![0; samples.len()];
+    for label in [Label::Spam, Label::Ham] {
+        let mut idx: Vec<usize> = (0..samples.len())
+            .filter(|&i| samples[i].1 == label)
+            .collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for i in (1..idx.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            idx.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        for (n, i) in idx.into_iter().enumerate() {
+            folds[i] = n % k;
+        }
+    }
+    folds
+}
+
+/// Evaluates on `samples`. Without folds: the engine trained on everything shipped (plus labels)
+/// scores the dataset. With K folds: each fold is scored by an engine trained on the other folds
+/// plus the shipped samples that are not in the dataset.
+pub fn eval(
+    cfg: &EngineConfig,
+    samples: &[(String, Label)],
+    folds: Option<usize>,
+    extra_labels: Vec<(String, Label)>,
+) -> Result<EvalReport> {
+    let mut cfg = cfg.clone();
+    cfg.known_spammers.enabled = false;
+    let dataset_texts: HashSet<String> = samples.iter().map(|(t, _)| normalize(t).text).collect();
+    let mut scored = vec![(0.0f32, Label::Ham); samples.len()];
+    let mut auxiliary = 0;
+    let mut overlap = 0;
+    match folds {
+        None => {
+            let training = TrainingSet::shipped_with(extra_labels);
+            let trained: HashSet<String> = training
+                .samples
+                .iter()
+                .map(|(t, _)| normalize(t).text)
+                .collect();
+            overlap = dataset_texts.intersection(&trained).count();
+            let engine = Engine::new(cfg.clone(), training)?;
+            for (i, (text, label)) in samples.iter().enumerate() {
+                scored[i] = (engine.check_text(text).score, *label);
+            }
+        }
+        Some(k) => {
+            if k < 2 || k > samples.len() {
+                bail!(
+                    "--folds must be between 2 and the number of samples ({})",
+                    samples.len()
+                );
+            }
+            let mut aux = TrainingSet::shipped_with(extra_labels);
+            aux.samples
+                .retain(|(t, _)| !dataset_texts.contains(&normalize(t).text));
+            auxiliary = aux.samples.len();
+            let fold_of = assign_folds(samples, k);
+            for fold in 0..k {
+                let mut training = aux.clone();
+                training.samples.extend(
+                    samples
+                        .iter()
+                        .zip(&fold_of)
+                        .filter(|(_, f)| **f != fold)
+                        .map(|(s, _)| s.clone()),
+                );
+                let engine = Engine::new(cfg.clone(), training)?;
+                for (i, (text, label)) in samples.iter().enumerate() {
+                    if fold_of[i] == fold {
+                        scored[i] = (engine.check_text(text).score, *label);
+                    }
+                }
+            }
+        }
+    }
+    let spam_class = confusion(&scored, cfg.spam_threshold);
+    let flagged = confusion(&scored, cfg.review_threshold);
+    let mut ham_scores: Vec<f32> = scored
+        .iter()
+        .filter(|s| s.1 == Label::Ham)
+        .map(|s| s.0)
+        .collect();
+    ham_scores.sort_by(|a, b| b.total_cmp(a));
+    let allowed_fp = (ham_scores.len() as f64 * 0.005).floor() as usize;
+    let suggested_spam_threshold = ham_scores.get(allowed_fp).map(|s| s.next_up().min(1.0));
+    let mut errors: Vec<(f32, Label, String)> = scored
+        .iter()
+        .zip(samples)
+        .filter(|((score, label), _)| match label {
+            Label::Spam => *score < cfg.spam_threshold,
+            Label::Ham => *score >= cfg.review_threshold,
+        })
+        .map(|((score, label), (text, _))| (*score, *label, text.chars().take(100).collect()))
+        .collect();
+    errors.sort_by(|a, b| b.0.total_cmp(&a.0));
+    Ok(EvalReport {
+        spam: samples.iter().filter(|s| s.1 == Label::Spam).count(),
+        ham: samples.iter().filter(|s| s.1 == Label::Ham).count(),
+        folds,
+        auxiliary,
+        overlap,
+        spam_class,
+        flagged,
+        suggested_spam_threshold,
+        at_suggested: confusion(&scored, suggested_spam_threshold.unwrap_or(1.0)),
+        errors,
+    })
+}
+
+pub fn write_report(r: &EvalReport, json: bool, out: &mut impl Write) -> Result<()> {
+    if json {
+        serde_json::to_writer_pretty(&mut *out, r)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    match r.folds {
+        Some(k) => writeln!(
+            out,
+            "{} spam, {} ham; {k}-fold cross-validation, each fold trained on the other folds + {} shipped samples not in the dataset",
+            r.spam, r.ham, r.auxiliary
+        )?,
+        None => {
+            writeln!(
+                out,
+                "{} spam, {} ham; engine trained on the shipped samples",
+                r.spam, r.ham
+            )?;
+            if r.overlap > 0 {
+                writeln!(
+                    out,
+                    "warning: {} dataset texts are in the training data; use --folds for an honest estimate",
+                    r.overlap
+                )?;
+            }
+        }
+    }
+    for (name, c) in [("spam", &r.spam_class), ("spam or review", &r.flagged)] {
+        writeln!(
+            out,
+            "verdict {name} (score >= {:.2}): precision {:.2}%  recall {:.2}%  F1 {:.2}%  false positive rate {:.2}%",
+            c.threshold,
+            c.precision() * 100.0,
+            c.recall() * 100.0,
+            c.f1() * 100.0,
+            c.fpr() * 100.0
+        )?;
+        writeln!(
+            out,
+            "  confusion: spam→spam {}  spam→ham {}  ham→spam {}  ham→ham {}",
+            c.tp, c.fn_, c.fp, c.tn
+        )?;
+    }
+    if let Some(t) = r.suggested_spam_threshold {
+        let c = &r.at_suggested;
+        writeln!(
+            out,
+            "lowest spam threshold with <= 0.5% false positives on these scores: {t:.3} (recall {:.2}%, false positive rate {:.2}%)",
+            c.recall() * 100.0,
+            c.fpr() * 100.0
+        )?;
+    }
+    if !r.errors.is_empty() {
+        writeln!(out, "misjudged samples:")?;
+        for (score, label, text) in r.errors.iter().take(30) {
+            let label = match label {
+                Label::Spam => "spam",
+                Label::Ham => "ham ",
+            };
+            writeln!(out, "  {score:.3} {label} {text}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `class` counts as flagged for a moderator.
+pub fn is_flagged(class: VerdictClass) -> bool {
+    class != VerdictClass::Ham
+}

@@ -244,3 +244,124 @@ pub fn lookup(
         checked_at: now,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    /// A loopback server answering like CAS under /cas and lols.bot under /lols.
+    /// User 1: CAS-listed; 2: clean; 3: lols-banned; 4: HTML instead of JSON; 5: never answers.
+    fn serve() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                std::thread::spawn(move || {
+                    let mut request = String::new();
+                    BufReader::new(&stream).read_line(&mut request).unwrap_or(0);
+                    let path = request.split_whitespace().nth(1).unwrap_or("").to_string();
+                    let user: i64 = path
+                        .rsplit('=')
+                        .next()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    let body = match (path.starts_with("/cas"), user) {
+                        (_, 5) => {
+                            std::thread::sleep(Duration::from_secs(3));
+                            return;
+                        }
+                        (_, 4) => "<html>rate limited</html>".to_string(),
+                        (true, 1) => r#"{"ok":true,"result":{"offenses":3,"messages":["spam"],"time_added":"2024-01-01T00:00:00.000Z"}}"#.to_string(),
+                        (true, _) => r#"{"ok":false,"description":"Record not found."}"#.to_string(),
+                        (false, 3) => r#"{"ok":true,"user_id":3,"banned":true,"when":"2024-01-01","offenses":7,"spam_factor":0.93,"scammer":false}"#.to_string(),
+                        (false, u) => format!(r#"{{"ok":true,"user_id":{u},"banned":false,"offenses":0,"spam_factor":0,"scammer":false}}"#),
+                    };
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    fn config(base: &str) -> KnownSpammersConfig {
+        KnownSpammersConfig {
+            enabled: true,
+            cas_url: format!("{base}/cas"),
+            lols_url: format!("{base}/lols"),
+            ttl_secs: 3600,
+            timeout_ms: 400,
+            retries: 1,
+            queue_size: 16,
+        }
+    }
+
+    fn settle(lists: &KnownSpammers) {
+        for _ in 0..100 {
+            if lists.pending() == 0 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("lookups did not finish");
+    }
+
+    #[test]
+    fn listed_users_are_found_and_failures_never_flag() {
+        let lists = KnownSpammers::start(&config(&serve()));
+        for user in 1..=5 {
+            assert_eq!(
+                lists.lookup(user, 1_000),
+                None,
+                "first lookup is queued, not awaited"
+            );
+        }
+        settle(&lists);
+        let cas = lists.lookup(1, 1_001).expect("cached");
+        assert!(
+            cas.listed && cas.source == "cas" && cas.detail.contains("3 offenses"),
+            "{cas:?}"
+        );
+        assert!(!lists.lookup(2, 1_001).unwrap().listed);
+        let lols = lists.lookup(3, 1_001).unwrap();
+        assert!(lols.listed && lols.source == "lols", "{lols:?}");
+        // Not JSON, and a hang past the timeout: nothing cached, nobody flagged.
+        assert_eq!(lists.lookup(4, 1_001), None);
+        assert_eq!(lists.lookup(5, 1_001), None);
+        settle(&lists);
+        // Entries expire after the TTL.
+        assert_eq!(lists.lookup(2, 1_000 + 3_601 + 10), None);
+    }
+
+    #[test]
+    fn cache_exports_and_imports() {
+        let lists = KnownSpammers::start(&config(&serve()));
+        lists.lookup(1, 50);
+        settle(&lists);
+        let exported = lists.export();
+        assert_eq!(exported.len(), 1);
+        let offline = KnownSpammers::start(&KnownSpammersConfig::default());
+        offline.import(exported.clone());
+        assert_eq!(offline.lookup(1, 60), Some(exported[0].clone()));
+        assert_eq!(offline.pending(), 0, "disabled lists never query");
+    }
+
+    #[test]
+    fn an_unreachable_server_flags_nobody() {
+        let cfg = KnownSpammersConfig {
+            cas_url: "http://127.0.0.1:9".into(),
+            lols_url: "http://127.0.0.1:9".into(),
+            ..config("")
+        };
+        let lists = KnownSpammers::start(&cfg);
+        lists.lookup(1, 0);
+        settle(&lists);
+        assert_eq!(lists.lookup(1, 1), None);
+    }
+}

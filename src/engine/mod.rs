@@ -237,11 +237,13 @@ impl Engine {
             self.state.seen(msg.chat_id, msg.from.id)
         } else {
             self.state.record(
-                msg.chat_id,
-                msg.from.id,
-                msg.date,
-                text_hash(&norm.text),
-                norm.text.chars().count(),
+                state::Arrival {
+                    chat: msg.chat_id,
+                    user: msg.from.id,
+                    date: msg.date,
+                    text_hash: text_hash(&norm.text),
+                    text_chars: norm.text.chars().count(),
+                },
                 &self.cfg,
                 &mut hits,
             )
@@ -473,3 +475,6 @@ fn content_hits(
     signals::hidden_link_hits(msg, cfg, &k.finder, hits);
     signals::metadata_hits(msg, norm, cfg, hits);
 }
+
+#[cfg(test)]
+mod tests;

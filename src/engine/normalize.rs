@@ -93,6 +93,35 @@ fn invisible_table() -> &'static CharTable {
     })
 }
 
+/// `char::is_alphabetic` with a fast path for basic Cyrillic (the std lookup is slow off ASCII).
+#[inline]
+pub(crate) fn is_letter(c: char) -> bool {
+    match c {
+        '\u{400}'..='\u{481}' | '\u{48A}'..='\u{52F}' => true,
+        _ => c.is_alphabetic(),
+    }
+}
+
+#[inline]
+pub(crate) fn is_upper(c: char) -> bool {
+    match c {
+        '\u{400}'..='\u{42F}' => true,
+        '\u{430}'..='\u{45F}' => false,
+        _ => c.is_uppercase(),
+    }
+}
+
+/// Lower case of one character, without the std table walk for basic Cyrillic.
+#[inline]
+fn lower_basic(c: char) -> Option<char> {
+    match c {
+        '\u{410}'..='\u{42F}' => char::from_u32(c as u32 + 0x20),
+        '\u{400}'..='\u{40F}' => char::from_u32(c as u32 + 0x50),
+        '\u{430}'..='\u{45F}' => Some(c),
+        _ => None,
+    }
+}
+
 /// True for an Extended_Pictographic character (emoji and pictographs, by the Unicode property).
 pub fn is_pictographic(c: char) -> bool {
     // Nothing below U+203C except © and ® has the property; keeps Cyrillic and Latin text fast.
@@ -137,6 +166,8 @@ enum Script {
     Latin,
     Cyrillic,
     Greek,
+    /// Letters that only pass for Latin or Cyrillic: small capitals, IPA, Cherokee, Lisu, Armenian.
+    Exotic,
 }
 
 fn script_of(c: char) -> Script {
@@ -146,6 +177,13 @@ fn script_of(c: char) -> Script {
             Script::Cyrillic
         }
         '\u{370}'..='\u{3FF}' | '\u{1F00}'..='\u{1FFF}' => Script::Greek,
+        '\u{250}'..='\u{2AF}'
+        | '\u{1D00}'..='\u{1DBF}'
+        | '\u{13A0}'..='\u{13FF}'
+        | '\u{A4D0}'..='\u{A4FF}'
+        | '\u{530}'..='\u{58F}'
+        | '\u{2C60}'..='\u{2C7F}'
+        | '\u{A720}'..='\u{A7FF}' => Script::Exotic,
         _ => Script::Other,
     }
 }
@@ -203,6 +241,44 @@ fn cyrillic_to_latin(c: char) -> Option<char> {
     })
 }
 
+/// Letters that look the same as a letter of the other alphabet (in some case).
+fn is_homoglyph(c: char) -> bool {
+    matches!(
+        c,
+        'a' | 'b'
+            | 'c'
+            | 'e'
+            | 'h'
+            | 'i'
+            | 'j'
+            | 'k'
+            | 'm'
+            | 'o'
+            | 'p'
+            | 's'
+            | 't'
+            | 'u'
+            | 'x'
+            | 'y'
+            | 'а'
+            | 'в'
+            | 'с'
+            | 'е'
+            | 'н'
+            | 'і'
+            | 'ј'
+            | 'к'
+            | 'м'
+            | 'о'
+            | 'р'
+            | 'ѕ'
+            | 'т'
+            | 'и'
+            | 'х'
+            | 'у'
+    ) || script_of(c) == Script::Greek
+}
+
 /// Towards Latin, the UTS #39 confusable prototype when it is one ASCII letter.
 fn to_latin(c: char) -> Option<char> {
     if let Some(l) = cyrillic_to_latin(c) {
@@ -219,7 +295,7 @@ fn to_latin(c: char) -> Option<char> {
 fn to_cyrillic(c: char) -> Option<char> {
     match script_of(c) {
         Script::Latin => latin_to_cyrillic(c),
-        Script::Greek => to_latin(c).and_then(latin_to_cyrillic),
+        Script::Greek | Script::Exotic => to_latin(c).and_then(latin_to_cyrillic),
         _ => None,
     }
 }
@@ -230,6 +306,7 @@ struct WordBuilder {
     latin: u32,
     cyrillic: u32,
     greek: u32,
+    exotic: u32,
     letters: u32,
     /// Byte offset in the original text where the word started (for the lookalike example).
     raw_start: usize,
@@ -241,6 +318,8 @@ struct Builder {
     /// Byte offset in `out.text` where the current run of single letters starts, and its length.
     run_start: usize,
     run_len: u32,
+    /// The text has more Cyrillic than Latin letters.
+    cyrillic_text: bool,
 }
 
 impl Builder {
@@ -249,9 +328,10 @@ impl Builder {
             Script::Latin => self.word.latin += 1,
             Script::Cyrillic => self.word.cyrillic += 1,
             Script::Greek => self.word.greek += 1,
+            Script::Exotic => self.word.exotic += 1,
             Script::Other => {}
         }
-        if c.is_alphabetic() {
+        if c.is_ascii_alphabetic() || is_letter(c) {
             self.word.letters += 1;
         }
         self.word.chars.push(c);
@@ -262,13 +342,11 @@ impl Builder {
             return;
         }
         let w = &mut self.word;
-        let scripts = (w.latin > 0) as u32 + (w.cyrillic > 0) as u32 + (w.greek > 0) as u32;
-        if scripts > 1 {
-            self.out.lookalike_words += 1;
-            if self.out.lookalike_example.is_none() {
-                let example = raw.get(w.raw_start..raw_end).unwrap_or("").trim();
-                self.out.lookalike_example = Some(example.chars().take(40).collect());
-            }
+        let scripts = (w.latin > 0) as u32
+            + (w.cyrillic > 0) as u32
+            + (w.greek > 0) as u32
+            + (w.exotic > 0) as u32;
+        if scripts > 1 || (w.exotic > 0 && w.exotic < w.letters) {
             // The script whose letters all have a counterpart is the impostor; else the majority.
             let (mut latin_stuck, mut cyrillic_stuck) = (0u32, 0u32);
             for &c in &w.chars {
@@ -281,8 +359,36 @@ impl Builder {
             let to_cyr = match (latin_stuck, cyrillic_stuck) {
                 (0, 1..) => true,
                 (1.., 0) => false,
-                _ => w.cyrillic >= w.latin + w.greek,
+                _ if w.cyrillic != w.latin + w.greek => w.cyrillic > w.latin + w.greek,
+                // A tie ("Оh" in an English sentence) goes to the alphabet of the whole text.
+                _ => self.cyrillic_text,
             };
+            // Only letters that really pass for the other alphabet make a lookalike word; a stray
+            // "n" before a Cyrillic word is usually a flattened newline ("текст.nnДальше").
+            let foreign = |c: char| match script_of(c) {
+                Script::Cyrillic => !to_cyr,
+                Script::Latin | Script::Greek => to_cyr,
+                Script::Exotic => true,
+                Script::Other => false,
+            };
+            let convincing = w
+                .chars
+                .iter()
+                .filter(|c| foreign(**c) && (is_homoglyph(**c) || script_of(**c) == Script::Exotic))
+                .count();
+            // Model numbers like "K2С3H" are codes, not words.
+            let convincing = if w.letters as usize == w.chars.len() {
+                convincing
+            } else {
+                0
+            };
+            if convincing > 0 {
+                self.out.lookalike_words += 1;
+            }
+            if convincing > 0 && self.out.lookalike_example.is_none() {
+                let example = raw.get(w.raw_start..raw_end).unwrap_or("").trim();
+                self.out.lookalike_example = Some(example.chars().take(40).collect());
+            }
             for c in w.chars.iter_mut() {
                 let mapped = if to_cyr {
                     if script_of(*c) == Script::Cyrillic {
@@ -290,7 +396,10 @@ impl Builder {
                     } else {
                         to_cyrillic(*c)
                     }
-                } else if matches!(script_of(*c), Script::Cyrillic | Script::Greek) {
+                } else if matches!(
+                    script_of(*c),
+                    Script::Cyrillic | Script::Greek | Script::Exotic
+                ) {
                     to_latin(*c)
                 } else {
                     None
@@ -319,6 +428,7 @@ impl Builder {
         w.latin = 0;
         w.cyrillic = 0;
         w.greek = 0;
+        w.exotic = 0;
         w.letters = 0;
     }
 
@@ -351,15 +461,18 @@ pub fn normalize(raw: &str) -> Normalized {
             latin: 0,
             cyrillic: 0,
             greek: 0,
+            exotic: 0,
             letters: 0,
             raw_start: 0,
         },
         run_start: 0,
         run_len: 0,
+        cyrillic_text: false,
     };
 
     // Pass 1 over the original: what NFKC and case folding would hide.
     let mut maybe_emoji = false;
+    let mut cyrillic_letters = 0u32;
     for c in raw.chars() {
         if c.is_ascii() {
             if c.is_ascii_alphabetic() {
@@ -371,6 +484,13 @@ pub fn normalize(raw: &str) -> Normalized {
             }
             continue;
         }
+        if ('\u{400}'..='\u{45F}').contains(&c) {
+            b.out.letters += 1;
+            b.out.visible += 1;
+            b.out.uppercase += (c <= '\u{42F}') as u32;
+            cyrillic_letters += 1;
+            continue;
+        }
         if is_invisible(c) {
             // Joiners, variation selectors and tags are parts of emoji, not hiding tricks.
             let emoji_part = matches!(
@@ -380,9 +500,10 @@ pub fn normalize(raw: &str) -> Normalized {
             b.out.invisible += !emoji_part as u32;
             continue;
         }
-        if c.is_alphabetic() {
+        if is_letter(c) {
             b.out.letters += 1;
-            b.out.uppercase += c.is_uppercase() as u32;
+            b.out.uppercase += is_upper(c) as u32;
+            cyrillic_letters += (script_of(c) == Script::Cyrillic) as u32;
         }
         if is_styled_letter(c) {
             b.out.styled_letters += 1;
@@ -394,6 +515,7 @@ pub fn normalize(raw: &str) -> Normalized {
             b.out.visible += 1;
         }
     }
+    b.cyrillic_text = cyrillic_letters * 2 > b.out.letters;
     if maybe_emoji {
         b.out.emoji = raw.graphemes(true).filter(|g| is_emoji_grapheme(g)).count() as u32;
     }
@@ -427,6 +549,23 @@ fn words(b: &mut Builder, text: &str) {
             } else if in_word {
                 b.end_word(text, i);
                 in_word = false;
+            }
+            continue;
+        }
+        if let Some(lower) = lower_basic(c) {
+            if !in_word {
+                b.word.raw_start = i;
+                in_word = true;
+            }
+            // й, ё and ў decompose (diacritics are folded); the rest of basic Cyrillic does not.
+            if matches!(lower, 'й' | 'ё' | 'ѐ' | 'ѓ' | 'ї' | 'ќ' | 'ѝ' | 'ў') {
+                decompose_canonical(lower, |d| {
+                    if !is_combining_mark(d) {
+                        b.push_char(d);
+                    }
+                });
+            } else {
+                b.push_char(lower);
             }
             continue;
         }
@@ -574,7 +713,7 @@ mod tests {
     #[test]
     fn split_words_are_joined() {
         let n = normalize("з а р а б о т о к онлайн");
-        assert_eq!(n.text, "заработок онлайн");
+        assert_eq!(n.text, "заработок онлаин"); // й folds to и like every diacritic
         assert_eq!(n.longest_spaced_run, 9);
         assert_eq!(normalize("я и ты").longest_spaced_run, 2);
     }

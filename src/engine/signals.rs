@@ -2,7 +2,7 @@
 //! learns their weights); signals the training texts cannot show use the configured weights.
 
 use super::config::EngineConfig;
-use super::normalize::{Normalized, entity_text, normalize};
+use super::normalize::{Normalized, entity_text, is_letter, is_upper, normalize};
 use super::{Hit, hit};
 use crate::model::{EntityKind, MediaKind, Message, Person, Timestamp, UserId};
 use linkify::{LinkFinder, LinkKind};
@@ -14,7 +14,7 @@ pub struct DenseDef {
     pub floor: f32,
 }
 
-pub const DENSE: [DenseDef; 16] = [
+pub const DENSE: [DenseDef; 19] = [
     DenseDef {
         name: "links",
         floor: 0.0,
@@ -53,7 +53,7 @@ pub const DENSE: [DenseDef; 16] = [
     },
     DenseDef {
         name: "lookalike",
-        floor: 1.5,
+        floor: 2.5,
     },
     DenseDef {
         name: "styled_text",
@@ -79,6 +79,18 @@ pub const DENSE: [DenseDef; 16] = [
         name: "invisible",
         floor: 1.0,
     },
+    DenseDef {
+        name: "hashtags",
+        floor: 0.0,
+    },
+    DenseDef {
+        name: "shouting",
+        floor: 0.0,
+    },
+    DenseDef {
+        name: "long_text",
+        floor: 0.0,
+    },
 ];
 
 pub type DenseValues = [f32; DENSE.len()];
@@ -99,6 +111,9 @@ const STOP_PHRASE: usize = 12;
 const CAPS: usize = 13;
 const MONEY: usize = 14;
 const INVISIBLE: usize = 15;
+const HASHTAGS: usize = 16;
+const SHOUTING: usize = 17;
+const LONG_TEXT: usize = 18;
 
 /// Domain lists shipped in assets/engine.
 #[derive(Debug, Clone, Default)]
@@ -163,6 +178,8 @@ impl DomainLists {
 pub struct StopPhrases {
     pub contains: Vec<String>,
     pub exact: HashSet<String>,
+    /// All `contains` phrases in one automaton (regex uses Aho-Corasick/Teddy for literals).
+    matcher: Option<regex::Regex>,
 }
 
 impl StopPhrases {
@@ -188,6 +205,10 @@ impl StopPhrases {
                 }
             }
         }
+        if !phrases.contains.is_empty() {
+            let pattern: Vec<String> = phrases.contains.iter().map(|p| regex::escape(p)).collect();
+            phrases.matcher = regex::Regex::new(&pattern.join("|")).ok();
+        }
         phrases
     }
 
@@ -195,11 +216,8 @@ impl StopPhrases {
         StopPhrases::parse(include_str!("../../assets/stop-phrases.txt").lines())
     }
 
-    pub fn find(&self, normalized: &str) -> Option<&str> {
-        self.contains
-            .iter()
-            .find(|p| normalized.contains(p.as_str()))
-            .map(String::as_str)
+    pub fn find<'a>(&self, normalized: &'a str) -> Option<&'a str> {
+        self.matcher.as_ref()?.find(normalized).map(|m| m.as_str())
     }
 }
 
@@ -234,6 +252,23 @@ fn domain_of(url: &str) -> String {
     host.strip_prefix("www.")
         .map(str::to_string)
         .unwrap_or(host)
+}
+
+/// linkify accepts any "word.word"; without a scheme we want an ASCII top-level domain, so
+/// "т.е." or "попугаях.nnА" (flattened newlines) are not links.
+fn plausible_url(url: &str) -> bool {
+    if url.contains("://") {
+        return true;
+    }
+    let host = url.split(['/', '?', '#', ':']).next().unwrap_or("");
+    match host.rsplit_once('.') {
+        Some((name, tld)) => {
+            !name.is_empty()
+                && (2..=24).contains(&tld.len())
+                && tld.bytes().all(|b| b.is_ascii_lowercase())
+        }
+        None => false,
+    }
 }
 
 fn is_money_word(t: &str) -> bool {
@@ -280,6 +315,9 @@ pub fn text_signals(
                 continue;
             }
             let url = link.as_str();
+            if !plausible_url(url) {
+                continue;
+            }
             link_bytes += url.len();
             let domain = domain_of(url);
             if domain.is_empty() {
@@ -369,9 +407,10 @@ pub fn text_signals(
         0.0
     };
     v[LOOKALIKE] = match norm.lookalike_words {
+        // One mixed word is often a keyboard-layout slip ("Оh boy"); several are a disguise.
         0 => 0.0,
-        1 => 1.0,
-        2 => 1.5,
+        1 => 0.3,
+        2 => 1.0,
         _ => 2.0,
     };
     v[STYLED] = (norm.styled_letters >= 3) as u8 as f32;
@@ -380,6 +419,30 @@ pub fn text_signals(
     v[CAPS] = (norm.letters >= 20 && norm.uppercase * 10 >= norm.letters * 6) as u8 as f32;
     v[MONEY] = f.money as u8 as f32;
     v[INVISIBLE] = (norm.invisible > 0) as u8 as f32;
+    let hashtags = raw
+        .split_whitespace()
+        .filter(|w| {
+            w.len() > 2 && w.starts_with('#') && w.chars().nth(1).is_some_and(char::is_alphabetic)
+        })
+        .count();
+    v[HASHTAGS] = (hashtags >= 2) as u8 as f32;
+    let (mut shouting, mut run, mut all_upper) = (0usize, 0usize, true);
+    for c in raw.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_alphabetic() || (!c.is_ascii() && is_letter(c)) {
+            run += 1;
+            all_upper &= is_upper(c);
+        } else {
+            shouting += (run >= 4 && all_upper) as usize;
+            run = 0;
+            all_upper = true;
+        }
+    }
+    v[SHOUTING] = (shouting.min(6) as f32 / 3.0).min(2.0) * (shouting >= 2) as u8 as f32;
+    v[LONG_TEXT] = if norm.visible >= 150 {
+        (norm.visible as f32 / 400.0).min(1.5)
+    } else {
+        0.0
+    };
     (v, f)
 }
 
@@ -431,6 +494,12 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts) -> String {
         CAPS => "mostly capital letters".to_string(),
         MONEY => "talks money (amounts, currencies)".to_string(),
         INVISIBLE => format!("{} invisible characters hidden in the text", norm.invisible),
+        HASHTAGS => "several hashtags, as in ads".to_string(),
+        SHOUTING => "several words in capitals".to_string(),
+        LONG_TEXT => format!(
+            "a long message ({} characters) as a first message",
+            norm.visible
+        ),
         _ => String::new(),
     }
 }

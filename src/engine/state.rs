@@ -25,6 +25,18 @@ pub struct UserState {
     hour_count: u32,
     recent: [Recent; RECENT],
     next: u8,
+    filled: u8,
+}
+
+/// A new message as the state sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival {
+    pub chat: ChatId,
+    pub user: UserId,
+    pub date: Timestamp,
+    /// Hash of the normalised text and its length in characters.
+    pub text_hash: u64,
+    pub text_chars: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -59,16 +71,14 @@ impl State {
 
     /// Records a new message and pushes behaviour hits. Returns how many messages the user has
     /// sent in this chat, this one included.
-    pub fn record(
-        &mut self,
-        chat: ChatId,
-        user: UserId,
-        date: Timestamp,
-        text_hash: u64,
-        text_chars: usize,
-        cfg: &EngineConfig,
-        hits: &mut Vec<Hit>,
-    ) -> u32 {
+    pub fn record(&mut self, m: Arrival, cfg: &EngineConfig, hits: &mut Vec<Hit>) -> u32 {
+        let Arrival {
+            chat,
+            user,
+            date,
+            text_hash,
+            text_chars,
+        } = m;
         self.inserts += 1;
         if self.inserts.is_multiple_of(4096) {
             self.prune(date, cfg);
@@ -81,6 +91,7 @@ impl State {
             hour_count: 0,
             recent: [Recent::default(); RECENT],
             next: 0,
+            filled: 0,
         });
         u.seen = u.seen.saturating_add(1);
         u.last = u.last.max(date);
@@ -92,7 +103,7 @@ impl State {
 
         let short_hash = text_hash as u32;
         let (mut last_minute, mut short_minute, mut repeats) = (0u32, 0u32, 0u32);
-        for r in u.recent.iter().filter(|r| r.date != 0 || r.text_hash != 0) {
+        for r in &u.recent[..u.filled as usize] {
             let age = date - r.date;
             if (0..60).contains(&age) {
                 last_minute += 1;
@@ -109,6 +120,7 @@ impl State {
             short,
         };
         u.next = ((u.next as usize + 1) % RECENT) as u8;
+        u.filled = (u.filled + 1).min(RECENT as u8);
         last_minute += 1;
         short_minute += short as u32;
 

@@ -7,13 +7,14 @@ use std::collections::{HashMap, HashSet};
 
 /// Texts are compared on their first this-many characters: enough to recognise a template, and it
 /// bounds the quadratic edit distance.
-const COMPARE_CHARS: usize = 400;
+const COMPARE_CHARS: usize = 240;
 const MIN_WORDS: usize = 4;
-const MAX_CANDIDATES: usize = 3;
+const MAX_CANDIDATES: usize = 2;
 
 #[derive(Debug, Clone)]
 struct Template {
     text: String,
+    hash: u64,
     chars: usize,
     words: usize,
 }
@@ -84,6 +85,7 @@ impl TemplateIndex {
         let id = self.templates.len() as u32;
         let text = prefix(normalized).to_string();
         self.templates.push(Template {
+            hash: text_hash(&text),
             chars: text.chars().count(),
             text,
             words: words.len(),
@@ -120,10 +122,18 @@ impl TemplateIndex {
             .collect();
         candidates.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let text = prefix(normalized);
+        let hash = text_hash(text);
         let chars = text.chars().count();
         let mut best: Option<TemplateMatch> = None;
         for &(id, _) in candidates.iter().take(MAX_CANDIDATES) {
             let t = &self.templates[id as usize];
+            if t.hash == hash && t.text == text {
+                // A verbatim copy: no need for the quadratic edit distance.
+                return Some(TemplateMatch {
+                    distance: 0.0,
+                    template: &t.text,
+                });
+            }
             let longer = chars.max(t.chars).max(1);
             // Edit distance is at least the length difference.
             if (chars.abs_diff(t.chars) as f32 / longer as f32) >= max_distance {

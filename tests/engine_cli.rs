@@ -1,0 +1,161 @@
+//! `warden check`, `classify` and `eval` through their I/O functions (no processes).
+
+use warden::engine::cli::{self, CheckArgs};
+use warden::engine::data::{TG_SPAM_HAM, TG_SPAM_SPAM};
+use warden::engine::{Engine, EngineConfig, Label, TrainingSet};
+
+fn engine() -> Engine {
+    Engine::new(EngineConfig::default(), TrainingSet::shipped()).unwrap()
+}
+
+#[test]
+fn classify_streams_one_line_per_input_and_survives_bad_lines() {
+    let mut e = engine();
+    let mut input = Vec::new();
+    input.extend_from_slice(
+        "{\"text\": \"Ищу людей на удалённую работу, доход от 3000$ в неделю, пишите в личку\", \"user_id\": 5}\n"
+            .as_bytes(),
+    );
+    input.extend_from_slice(b"{not json\n");
+    input.extend_from_slice(b"\xff\xfe broken utf8\n");
+    input.extend_from_slice(
+        "{\"text\": \"во сколько завтра собрание?\", \"first_name\": \"Оля\", \"forwarded\": false, \"extra\": 1}\n"
+            .as_bytes(),
+    );
+    input.extend_from_slice(b"{\"text\": \"\", \"buttons\": [{\"text\": \"Go\", \"url\": \"https://x.io\"}], \"forwarded\": true}\n");
+    let mut out = Vec::new();
+    let stats = cli::classify(&mut e, false, &input[..], &mut out).unwrap();
+    assert_eq!(stats.lines, 5);
+    assert_eq!(stats.errors, 2);
+    let lines: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(lines[0]["verdict"], "spam", "{}", lines[0]);
+    assert!(
+        lines[0]["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["name"] == "classifier")
+    );
+    assert!(lines[1]["error"].as_str().unwrap().contains("line 2"));
+    assert!(lines[2]["error"].as_str().unwrap().contains("UTF-8"));
+    assert_eq!(lines[3]["verdict"], "ham", "{}", lines[3]);
+    let names: Vec<&str> = lines[4]["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"buttons") && names.contains(&"forwarded_channel"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn stateful_classify_sees_repetition() {
+    let mut e = engine();
+    let line = "{\"text\": \"подписывайтесь на мой канал про рыбалку\", \"user_id\": 9, \"chat_id\": 1, \"date\": 100}\n";
+    let input = format!("{line}{}", line.replace("100", "110"));
+    let mut out = Vec::new();
+    cli::classify(&mut e, true, input.as_bytes(), &mut out).unwrap();
+    let last: serde_json::Value =
+        serde_json::from_str(String::from_utf8(out).unwrap().lines().nth(1).unwrap()).unwrap();
+    assert!(
+        last["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["name"] == "repetition"),
+        "{last}"
+    );
+    let mut out = Vec::new();
+    cli::classify(&mut e, false, input.as_bytes(), &mut out).unwrap();
+    assert!(!String::from_utf8(out).unwrap().contains("repetition"));
+}
+
+#[test]
+fn check_prints_verdict_score_and_reasons() {
+    let e = engine();
+    let v = e.check_text("Зaрaбoтoк в интернете от 500$ в день, пишите в личку 💰💰💰");
+    let mut out = Vec::new();
+    cli::write_check(&v, false, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("SPAM  score"), "{text}");
+    assert!(
+        text.contains("lookalike") && text.contains("stop_phrase"),
+        "{text}"
+    );
+    let mut out = Vec::new();
+    cli::write_check(&v, true, &mut out).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(json["verdict"], "spam");
+    assert!(json["score"].as_f64().unwrap() > 0.9);
+    let _ = CheckArgs::default();
+}
+
+#[test]
+fn eval_reports_confusion_without_and_with_folds() {
+    let mut samples: Vec<(String, Label)> = Vec::new();
+    samples.extend(
+        TG_SPAM_SPAM
+            .lines()
+            .filter(|l| !l.is_empty())
+            .take(40)
+            .map(|l| (l.to_string(), Label::Spam)),
+    );
+    samples.extend(
+        TG_SPAM_HAM
+            .lines()
+            .filter(|l| !l.is_empty())
+            .take(80)
+            .map(|l| (l.to_string(), Label::Ham)),
+    );
+    let cfg = EngineConfig::default();
+    let plain = cli::eval(&cfg, &samples, None, Vec::new()).unwrap();
+    assert_eq!((plain.spam, plain.ham), (40, 80));
+    assert!(
+        plain.overlap > 100,
+        "shipped samples overlap: {}",
+        plain.overlap
+    );
+    let cv = cli::eval(&cfg, &samples, Some(2), Vec::new()).unwrap();
+    let c = cv.spam_class;
+    assert_eq!(c.tp + c.fn_ + c.fp + c.tn, 120);
+    assert!(c.recall() > 0.7 && c.fpr() < 0.05, "{c:?}");
+    let mut out = Vec::new();
+    cli::write_report(&cv, false, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("2-fold cross-validation") && text.contains("precision"),
+        "{text}"
+    );
+    assert!(cli::eval(&cfg, &samples, Some(1), Vec::new()).is_err());
+}
+
+/// The quality bar: 5-fold cross-validation on tg-spam's samples, folds trained only on the
+/// training folds (plus the shipped samples not in tg-spam).
+#[test]
+fn cross_validation_on_tg_spam() {
+    let mut samples: Vec<(String, Label)> = Vec::new();
+    samples.extend(
+        TG_SPAM_SPAM
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| (l.trim().to_string(), Label::Spam)),
+    );
+    samples.extend(
+        TG_SPAM_HAM
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| (l.trim().to_string(), Label::Ham)),
+    );
+    let report = cli::eval(&EngineConfig::default(), &samples, Some(5), Vec::new()).unwrap();
+    let c = report.spam_class;
+    assert!(c.fpr() <= 0.005, "{c:?}");
+    assert!(c.recall() >= 0.90, "{c:?}");
+}

@@ -4,7 +4,6 @@
 use crate::action::{Action, ActionKind, Actor};
 use crate::app::live::Notice;
 use crate::app::pipeline::Pipeline;
-use crate::engine::Label as EngineLabel;
 use crate::model::{ChatId, Timestamp, UserId};
 use crate::policy::{self, Label, LabelRequest, PlannedAction};
 use crate::raid::Containment;
@@ -363,19 +362,12 @@ fn label(
         .store()
         .writer()
         .add_label(outcome.training.to_new_label())?;
-    pipeline.engine.add_label(
-        &text,
-        match label {
-            Label::Spam => EngineLabel::Spam,
-            Label::Ham => EngineLabel::Ham,
-        },
-    );
+    pipeline.engine.add_label(&text, label);
     pipeline.enqueue(&outcome.planned)?;
-    let word = match label {
-        Label::Spam => "spam",
-        Label::Ham => "ham",
-    };
-    let mut text = format!("labelled {word}: the classifier has learned it (u undoes)");
+    let mut text = format!(
+        "labelled {}: the classifier has learned it (u undoes)",
+        label.as_str()
+    );
     if label == Label::Ham {
         // Ham on a flagged message: undo what was done to the user.
         let mode = pipeline.policy.cfg.mode_for(chat);

@@ -116,12 +116,9 @@ impl Pipeline {
         let reader = store.reader()?;
         let mut training = TrainingSet::shipped();
         for label in reader.all_labels()? {
-            let kind = if label.label == "spam" {
-                Label::Spam
-            } else {
-                Label::Ham
-            };
-            training.samples.push((label.text, kind));
+            if let Some(kind) = Label::parse(&label.label) {
+                training.samples.push((label.text, kind));
+            }
         }
         let engine = Engine::new(engine_cfg, training).context("cannot build the engine")?;
         let rules: RuleSet =
@@ -378,7 +375,7 @@ impl Pipeline {
             score: 0.0,
             hits: Vec::new(),
             risk: policy::RiskLevel::Safe,
-            velocity: 0.0, // VELOCITY-PENDING
+            velocity: f64::from(self.engine.messages_last_minute(chat, person.id, now)),
             strikes: 0,
             is_new: true,
             is_trusted: false,

@@ -37,6 +37,8 @@ pub enum Command {
     Demo(console::DemoArgs),
     /// Print every path Warden uses.
     Paths,
+    #[command(flatten)]
+    Engine(crate::engine::cli::EngineCommand),
     /// A user's profile, strikes (reasons, who, when, expiry, forgiveness), bans, labels, messages.
     User {
         id: i64,
@@ -135,6 +137,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             )
         }
         Some(Command::Demo(args)) => console::demo(&env, args),
+        Some(Command::Engine(cmd)) => {
+            let labels = env.stored_labels()?;
+            crate::engine::cli::run(cmd, &env.config.engine, labels)
+        }
         None => console::open(&env),
     }
 }

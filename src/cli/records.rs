@@ -126,6 +126,19 @@ impl Env {
         Ok(Store::open(path)?)
     }
 
+    /// Moderator labels from the store, when there is one: what the classifier learns besides
+    /// the shipped samples.
+    pub fn stored_labels(&self) -> Result<Vec<(String, crate::engine::Label)>> {
+        if !self.paths.db_file.exists() {
+            return Ok(Vec::new());
+        }
+        let labels = Store::open(&self.paths.db_file)?.reader()?.all_labels()?;
+        Ok(labels
+            .into_iter()
+            .filter_map(|l| Some((l.text, crate::engine::Label::parse(&l.label)?)))
+            .collect())
+    }
+
     /// Opens or creates the database (and the data directories).
     pub fn open_store(&self) -> Result<Store> {
         self.paths.ensure_dirs()?;

@@ -21,7 +21,7 @@ pub use known_spammers::{KnownSpammerEntry, KnownSpammers};
 pub use normalize::{Normalized, normalize, normalize_message};
 pub use signals::estimate_account_created;
 
-use crate::model::{Message, Person, Timestamp};
+use crate::model::{ChatId, Message, Person, Timestamp, UserId};
 use anyhow::Result;
 use classifier::{Features, Model};
 use linkify::{LinkFinder, LinkKind};
@@ -37,6 +37,25 @@ use template::TemplateIndex;
 pub enum Label {
     Spam,
     Ham,
+}
+
+impl Label {
+    /// "spam" | "ham": how the store, rules and sample files spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Spam => "spam",
+            Label::Ham => "ham",
+        }
+    }
+
+    /// Also accepts the 1/0 and true/false of CSV datasets.
+    pub fn parse(text: &str) -> Option<Label> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "spam" | "1" | "true" => Some(Label::Spam),
+            "ham" | "0" | "false" => Some(Label::Ham),
+            _ => None,
+        }
+    }
 }
 
 /// One piece of evidence: a named signal, its log-odds contribution and why it fired.
@@ -368,6 +387,11 @@ impl Engine {
     }
 
     /// Users (per chat) whose windows are tracked.
+    /// The user's messages per minute in a chat, for the `velocity_gt` rule condition.
+    pub fn messages_last_minute(&self, chat: ChatId, user: UserId, now: Timestamp) -> u32 {
+        self.state.last_minute(chat, user, now)
+    }
+
     pub fn user_state_count(&self) -> usize {
         self.state.user_count()
     }

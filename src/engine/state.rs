@@ -69,6 +69,16 @@ impl State {
         self.users.get(&(chat, user)).map_or(0, |u| u.seen)
     }
 
+    /// Messages from this user in this chat during the minute before `now` (at most `RECENT`).
+    pub fn last_minute(&self, chat: ChatId, user: UserId, now: Timestamp) -> u32 {
+        self.users.get(&(chat, user)).map_or(0, |u| {
+            u.recent[..usize::from(u.filled)]
+                .iter()
+                .filter(|r| now - r.date < 60 && r.date <= now)
+                .count() as u32
+        })
+    }
+
     /// Records a new message and pushes behaviour hits. Returns how many messages the user has
     /// sent in this chat, this one included.
     pub fn record(&mut self, m: Arrival, cfg: &EngineConfig, hits: &mut Vec<Hit>) -> u32 {

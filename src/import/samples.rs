@@ -10,29 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use std::path::Path;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Label {
-    Spam,
-    Ham,
-}
-
-impl Label {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Label::Spam => "spam",
-            Label::Ham => "ham",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Label> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "spam" | "1" | "true" => Some(Label::Spam),
-            "ham" | "0" | "false" => Some(Label::Ham),
-            _ => None,
-        }
-    }
-}
+pub use crate::engine::Label;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sample {

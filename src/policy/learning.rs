@@ -14,21 +14,7 @@ use crate::policy::modes::{PlannedAction, apply_mode};
 use crate::policy::strikes::lift_for;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Label {
-    Spam,
-    Ham,
-}
-
-impl Label {
-    pub fn name(self) -> &'static str {
-        match self {
-            Label::Spam => "spam",
-            Label::Ham => "ham",
-        }
-    }
-}
+pub use crate::engine::Label;
 
 /// A sample for the classifier's training set (the store's labels table).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,7 +35,7 @@ impl TrainingRecord {
             message_id: Some(self.message_id),
             user_id: Some(self.user_id),
             text: self.text.clone(),
-            label: self.label.name().to_string(),
+            label: self.label.as_str().to_string(),
             origin: "moderator".to_string(),
             by: self.by.to_string(),
             ts: self.at,

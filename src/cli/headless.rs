@@ -286,7 +286,17 @@ impl SimLoop {
         if !outcome.enqueued.is_empty() {
             self.due_at(event.date());
         }
+        // The executor works while the second runs: what this event enqueued goes out now.
+        self.run_due(event.date())?;
         Ok(outcome)
+    }
+
+    fn run_due(&mut self, now: Timestamp) -> Result<()> {
+        if self.next_due.is_some_and(|due| due <= now) {
+            self.executor.run_due(&mut self.gateway, now)?;
+            self.next_due = self.earliest_pending()?;
+        }
+        Ok(())
     }
 
     fn due_at(&mut self, at: Timestamp) {
@@ -301,10 +311,7 @@ impl SimLoop {
             if !self.pipeline.tick(now)?.is_empty() {
                 self.due_at(now);
             }
-            if self.next_due.is_some_and(|due| due <= now) {
-                self.executor.run_due(&mut self.gateway, now)?;
-                self.next_due = self.earliest_pending()?;
-            }
+            self.run_due(now)?;
         }
         Ok(())
     }

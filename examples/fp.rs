@@ -16,7 +16,25 @@ fn main() {
             if fl != t.spam {
                 let v = o.verdict.as_ref().unwrap();
                 let d = o.decision.as_ref().unwrap();
-                println!("{} role={:?} spam={} score={:.2} class={:?} review={} fired={:?} planned={:?}\n   text={:?}\n   hits={:?}", if fl {"FP"} else {"FN"}, t.role, t.spam, v.score, v.class, d.flagged_for_review, d.fired.iter().map(|f| f.rule.clone()).collect::<Vec<_>>(), d.planned.iter().map(|p| p.action.kind.name()).collect::<Vec<_>>(), m.text.chars().take(150).collect::<String>(), v.hits.iter().map(|h| format!("{}:{:.2} {}", h.name, h.weight, h.reason)).collect::<Vec<_>>());
+                println!(
+                    "{} role={:?} spam={} score={:.2} class={:?} review={} fired={:?} planned={:?}\n   text={:?}\n   hits={:?}",
+                    if fl { "FP" } else { "FN" },
+                    t.role,
+                    t.spam,
+                    v.score,
+                    v.class,
+                    d.flagged_for_review,
+                    d.fired.iter().map(|f| f.rule.clone()).collect::<Vec<_>>(),
+                    d.planned
+                        .iter()
+                        .map(|p| p.action.kind.name())
+                        .collect::<Vec<_>>(),
+                    m.text.chars().take(150).collect::<String>(),
+                    v.hits
+                        .iter()
+                        .map(|h| format!("{}:{:.2} {}", h.name, h.weight, h.reason))
+                        .collect::<Vec<_>>()
+                );
             }
         }
     }

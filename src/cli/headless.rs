@@ -381,6 +381,8 @@ fn reported_clusters(pipeline: &Pipeline) -> Vec<Vec<UserId>> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImportExample {
     pub message_id: i64,
+    /// The check of an edit (the message was checked before too).
+    pub edit: bool,
     pub user_id: UserId,
     pub sender: String,
     pub date: Timestamp,
@@ -413,7 +415,10 @@ pub struct ImportCluster {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImportReport {
     pub summary: ImportSummary,
+    /// Messages and edits checked.
     pub messages: u64,
+    pub edits: u64,
+    /// Checks (messages or edits) that would have been flagged.
     pub flagged: u64,
     /// Distinct users a ban or kick would have removed.
     pub would_ban: u64,
@@ -524,7 +529,11 @@ fn collect(
     let (Event::Message(msg) | Event::Edited(msg)) = event else {
         return;
     };
-    report.messages += 1;
+    if matches!(event, Event::Edited(_)) {
+        report.edits += 1;
+    } else {
+        report.messages += 1;
+    }
     let bans = actions
         .iter()
         .any(|a| matches!(a.kind, ActionKind::Ban { .. } | ActionKind::Kick));
@@ -551,6 +560,7 @@ fn collect(
         }
         ImportExample {
             message_id: msg.id,
+            edit: matches!(event, Event::Edited(_)),
             user_id: msg.from.id,
             sender: msg.from.display_name(),
             date: msg.date,
@@ -605,8 +615,8 @@ impl std::fmt::Display for ImportReport {
         }
         writeln!(
             f,
-            "dry run: {} messages checked, {} would be flagged, {} users would be banned",
-            self.messages, self.flagged, self.would_ban
+            "dry run: {} messages and {} edits checked, {} would be flagged, {} users would be banned",
+            self.messages, self.edits, self.flagged, self.would_ban
         )?;
         if !self.would_do.is_empty() {
             let kinds: Vec<String> = self
@@ -668,8 +678,9 @@ fn write_examples(
     for e in examples {
         writeln!(
             f,
-            "    #{} {} ({}) score {:.0}% → {}: {}",
+            "    #{}{} {} ({}) score {:.0}% → {}: {}",
             e.message_id,
+            if e.edit { " (edit)" } else { "" },
             e.sender,
             e.user_id,
             e.score * 100.0,

@@ -43,7 +43,14 @@ fn spam_wave_is_caught_without_touching_members() {
     let run = run("spam-wave");
     assert_spam_quality(&run, 0.9, 0.9);
     assert_eq!(run.report.legit_members_acted_on, 0, "{run}");
-    assert!(run.report.actions_by_kind.get("delete").copied().unwrap_or(0) > 10);
+    assert!(
+        run.report
+            .actions_by_kind
+            .get("delete")
+            .copied()
+            .unwrap_or(0)
+            > 10
+    );
     assert_eq!(run.report.false_raid_alerts, 0, "{run}");
 }
 
@@ -106,7 +113,12 @@ fn json_report_round_trips_and_text_names_every_section() {
     assert_eq!(json["report"]["scenario"], "raid");
     assert!(json["outbox"]["done"].as_u64().unwrap() > 0);
     let text = run.to_string();
-    for needle in ["scenario raid (seed 1)", "start → alert", "outbox:", "legitimate members"] {
+    for needle in [
+        "scenario raid (seed 1)",
+        "start → alert",
+        "outbox:",
+        "legitimate members",
+    ] {
         assert!(text.contains(needle), "{needle}: {text}");
     }
 }

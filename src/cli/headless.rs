@@ -548,7 +548,7 @@ fn collect(
         let verdict = outcome.verdict.as_ref();
         let mut hits: Vec<_> = verdict
             .map(|v| v.hits.iter().filter(|h| h.weight > 0.0).collect())
-            .unwrap_or_else(Vec::new);
+            .unwrap_or_default();
         hits.sort_by(|a, b| b.weight.total_cmp(&a.weight));
         let mut reasons: Vec<String> = hits
             .iter()

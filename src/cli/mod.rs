@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub mod console;
+pub mod headless;
 pub mod records;
 
 #[derive(Debug, Parser)]
@@ -67,6 +68,13 @@ pub enum Command {
     /// Moderation rules: list, validate, import, export, history.
     #[command(subcommand)]
     Rules(crate::policy::cli::RulesCommand),
+    /// Run simulated scenarios headless and grade the pipeline against their ground truth.
+    Simulate(headless::SimulateArgs),
+    /// Replay a Telegram Desktop export (result.json) through the pipeline in dry-run.
+    Import(headless::ImportArgs),
+    /// Move spam/ham samples in and out of the store.
+    #[command(subcommand)]
+    Samples(headless::SamplesCommand),
 }
 
 /// What every command needs: resolved paths and the loaded config.
@@ -141,6 +149,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let labels = env.stored_labels()?;
             crate::engine::cli::run(cmd, &env.config.engine, labels)
         }
+        Some(Command::Simulate(args)) => headless::simulate(&env, &args),
+        Some(Command::Import(args)) => headless::import(&env, &args),
+        Some(Command::Samples(cmd)) => headless::samples(&env, cmd),
         None => console::open(&env),
     }
 }

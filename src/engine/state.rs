@@ -174,7 +174,9 @@ impl State {
         }
         let seen = u.seen;
 
-        if comparable {
+        // Spam waves come from accounts new to the chat; members past their first messages who
+        // happen to say the same stock phrase are conversation, not a wave.
+        if comparable && seen <= cfg.first_messages {
             let wave = self.waves.entry(text_hash).or_insert(Wave {
                 last: date,
                 users: [0; 4],

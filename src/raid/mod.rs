@@ -26,6 +26,11 @@ pub struct RaidConfig {
     pub baseline_factor: f64,
     /// How many past windows the baseline remembers (EWMA time constant).
     pub baseline_windows: u32,
+    /// This many joins within `burst_window_secs` also start a raid (0 = off): a raid is seen in
+    /// its first seconds instead of once the long window fills. A busy chat's baseline raises it
+    /// to half its long-window trigger level.
+    pub burst_joins: u32,
+    pub burst_window_secs: i64,
     /// This many recent joiners posting near-identical text within `text_window_secs` start a raid.
     pub text_trigger_users: u32,
     pub text_window_secs: i64,
@@ -56,6 +61,8 @@ impl Default for RaidConfig {
             window_secs: 300,
             baseline_factor: 3.0,
             baseline_windows: 24,
+            burst_joins: 5,
+            burst_window_secs: 10,
             text_trigger_users: 5,
             text_window_secs: 120,
             text_min_words: 4,
@@ -85,11 +92,18 @@ impl RaidConfig {
             ),
             ("raid.text_window_secs", self.text_window_secs),
             ("raid.series_bucket_secs", self.series_bucket_secs),
+            ("raid.burst_window_secs", self.burst_window_secs),
         ];
         for (field, value) in positive {
             if value <= 0 {
                 return Err(format!("{field} must be positive, got {value}"));
             }
+        }
+        if self.burst_window_secs > self.window_secs {
+            return Err(format!(
+                "raid.burst_window_secs must not exceed raid.window_secs ({}), got {}",
+                self.window_secs, self.burst_window_secs
+            ));
         }
         if !(self.baseline_factor.is_finite() && self.baseline_factor >= 0.0) {
             return Err(format!(
@@ -477,12 +491,27 @@ impl RaidDetector {
         }
 
         let level = trigger_level(config, state.baseline);
-        if count >= level {
-            let participants: Vec<UserId> = state.joins.iter().map(|(_, u)| *u).collect();
-            let started_at = state.joins.front().map_or(now, |(t, _)| *t);
+        let burst_from = now - config.burst_window_secs;
+        let burst = state.joins.iter().filter(|(t, _)| *t > burst_from).count() as u32;
+        // Half the baseline's share of the long-window level: a busy chat needs a bigger burst.
+        let from_baseline = (config.baseline_factor * state.baseline / 2.0).ceil();
+        let burst_level = config
+            .burst_joins
+            .max(from_baseline.clamp(0.0, f64::from(u32::MAX)) as u32);
+        let burst_hit = config.burst_joins > 0 && burst >= burst_level;
+        if count >= level || burst_hit {
+            // A burst names only its own joiners: earlier ones in the long window may be regulars.
+            let (joins, window_secs, since) = if count >= level {
+                (count, config.window_secs, Timestamp::MIN)
+            } else {
+                (burst, config.burst_window_secs, burst_from)
+            };
+            let recent = state.joins.iter().filter(|(t, _)| *t > since);
+            let participants: Vec<UserId> = recent.clone().map(|(_, u)| *u).collect();
+            let started_at = recent.map(|(t, _)| *t).next().unwrap_or(now);
             let trigger = RaidTrigger::JoinRate {
-                joins: count,
-                window_secs: config.window_secs,
+                joins,
+                window_secs,
                 baseline: state.baseline,
             };
             let id = self.next_raid_id;

@@ -113,6 +113,27 @@ fn join_rate_trigger_table() {
             raid: true,
         },
         Case {
+            name: "5 joins in 8 s on a quiet chat (burst)",
+            baseline: 0.0,
+            joins: 5,
+            spread: 8,
+            raid: true,
+        },
+        Case {
+            name: "4 joins in 8 s on a quiet chat",
+            baseline: 0.0,
+            joins: 4,
+            spread: 8,
+            raid: false,
+        },
+        Case {
+            name: "10 joins in 8 s, baseline 10 (burst level 15)",
+            baseline: 10.0,
+            joins: 10,
+            spread: 8,
+            raid: false,
+        },
+        Case {
             name: "threshold wins over a tiny baseline",
             baseline: 2.0,
             joins: 15,
@@ -210,8 +231,9 @@ fn raid_lifecycle_with_timestamps_and_auto_release() {
     assert_eq!(raids.len(), 1);
     let raid = raids[0];
     assert_eq!(raid.started_at, t0);
-    assert_eq!(raid.detected_at, t0 + 28, "alert on the 15th join");
-    assert_eq!(raid.participants.len(), 15);
+    // The burst trigger (5 joins within 10 s) fires long before the 5-minute window fills.
+    assert_eq!(raid.detected_at, t0 + 8, "alert on the 5th join");
+    assert_eq!(raid.participants.len(), 5);
     let changes: Vec<&ContainmentChange> = signals
         .iter()
         .filter_map(|s| match s {
@@ -238,7 +260,7 @@ fn raid_lifecycle_with_timestamps_and_auto_release() {
 
     let active = det.active_raid(CHAT).expect("raid active");
     assert_eq!(active.phase, RaidPhase::Contained);
-    assert_eq!(active.contained_at, Some(t0 + 28));
+    assert_eq!(active.contained_at, Some(t0 + 8));
     assert_eq!(active.peak_joins_per_window, 30);
     assert_eq!(active.participants.len(), 30);
     let last_join = t0 + 29 * 2;

@@ -117,6 +117,9 @@ impl ConsoleLoop {
                     effects.push(Effect::Quit);
                 }
                 Command::Suspend => effects.push(Effect::Suspend),
+                Command::TogglePause => {
+                    let _ = self.to_runtime.send(ToRuntime::TogglePause);
+                }
                 Command::MouseCapture { on } => effects.push(Effect::MouseCapture(on)),
                 other => self.send(ToRuntime::Command(other)),
             }

@@ -18,6 +18,8 @@ use warden_store::{
 
 /// How many alerts the console keeps in memory (older ones live in the store's raids/audit).
 const ALERTS_KEPT: usize = 500;
+/// How often (event time) old message texts are purged.
+const PURGE_EVERY_SECS: i64 = 3_600;
 /// A cluster at least this large adds a `cluster` hit to its members' messages.
 const CLUSTER_HIT_MIN_SIZE: usize = 3;
 
@@ -40,7 +42,9 @@ pub enum AlertKind {
     /// Another admin banned or restricted someone: add their messages to the dataset?
     AdminBan,
     /// A message that scored just under the review threshold.
-    LowConfidenceHam,
+    LowConfidenceHam {
+        score_pct: u8,
+    },
     Containment,
 }
 
@@ -79,6 +83,8 @@ pub struct Pipeline {
     next_alert: u64,
     /// Time of the newest event seen: the pipeline's clock (simulated or real).
     now: Timestamp,
+    retention_days: u32,
+    next_purge: Timestamp,
     pub counters: Counters,
 }
 
@@ -95,14 +101,16 @@ impl Pipeline {
     /// Builds every detector from the config; the classifier learns the shipped samples plus every
     /// label in the store, and the rules come from the store (seeded from assets on first run).
     pub fn new(config: &Config, store: Store, now: Timestamp) -> Result<Pipeline> {
-        Pipeline::with_parts(
+        let mut pipeline = Pipeline::with_parts(
             config.engine.clone(),
             config.policy.clone(),
             config.raid.clone(),
             config.clusters.clone(),
             store,
             now,
-        )
+        )?;
+        pipeline.retention_days = config.store.retention_days;
+        Ok(pipeline)
     }
 
     pub fn with_parts(
@@ -145,6 +153,8 @@ impl Pipeline {
             alerts: VecDeque::new(),
             next_alert: 1,
             now,
+            retention_days: crate::config::StoreConfig::default().retention_days,
+            next_purge: now,
             counters: Counters::default(),
         })
     }
@@ -275,6 +285,9 @@ impl Pipeline {
         for signal in outcome.raid_signals.clone() {
             outcome.enqueued.extend(self.on_raid_signal(signal)?);
         }
+        if let Some(update) = &outcome.cluster {
+            self.persist_cluster(update.cluster);
+        }
         Ok(outcome)
     }
 
@@ -310,7 +323,9 @@ impl Pipeline {
             self.alert(
                 msg.date,
                 msg.chat_id,
-                AlertKind::LowConfidenceHam,
+                AlertKind::LowConfidenceHam {
+                    score_pct: (verdict.score * 100.0).round() as u8,
+                },
                 format!(
                     "{} scored {:.0}% — just under review",
                     msg.from.display_name(),
@@ -559,9 +574,52 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Time-driven work: raid cooling and auto-release, state pruning.
+    /// Keeps a cluster that grew in the store (members and edges replace the previous ones).
+    fn persist_cluster(&self, id: crate::clusters::ClusterId) {
+        let Some(cluster) = self.clusters.cluster(id) else {
+            return;
+        };
+        if cluster.members.len() < 2 {
+            return;
+        }
+        let edges = cluster
+            .edges
+            .iter()
+            .flat_map(|edge| {
+                edge.evidence
+                    .iter()
+                    .map(|evidence| warden_store::EdgeRecord {
+                        a: edge.a,
+                        b: edge.b,
+                        kind: evidence.kind.name().to_string(),
+                        weight: evidence.weight,
+                    })
+            })
+            .collect();
+        self.store
+            .writer()
+            .submit(WriteOp::UpsertCluster(warden_store::ClusterUpsert {
+                key: cluster.id.to_string(),
+                chat_id: None,
+                at: cluster.last_seen,
+                score: cluster.score,
+                state: "open".to_string(),
+                members: cluster.members.clone(),
+                edges,
+            }));
+    }
+
+    /// Time-driven work: raid cooling and auto-release, and once an hour of event time the
+    /// retention purge of old message texts (verdicts and labels stay).
     pub fn tick(&mut self, now: Timestamp) -> Result<Vec<i64>> {
         self.now = self.now.max(now);
+        if now >= self.next_purge {
+            self.next_purge = now + PURGE_EVERY_SECS;
+            let before = now - i64::from(self.retention_days) * 86_400;
+            self.store
+                .writer()
+                .submit(WriteOp::PurgeTextsOlderThan { before, now });
+        }
         let mut enqueued = Vec::new();
         for signal in self.raids.tick(now) {
             enqueued.extend(self.on_raid_signal(signal)?);

@@ -360,7 +360,12 @@ impl Publisher {
                 },
                 None,
             ),
-            AlertKind::LowConfidenceHam => (ui::AlertKind::LowConfidenceHam { score_pct: 0 }, None),
+            AlertKind::LowConfidenceHam { score_pct } => (
+                ui::AlertKind::LowConfidenceHam {
+                    score_pct: *score_pct,
+                },
+                None,
+            ),
             AlertKind::Containment => (ui::AlertKind::Other, None),
         };
         ui::AlertRow {

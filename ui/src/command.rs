@@ -103,6 +103,8 @@ pub enum Command {
     },
     /// The app should suspend the process (Ctrl-Z) and restore the terminal.
     Suspend,
+    /// Pause or resume the event source (the demo's simulated community).
+    TogglePause,
     Quit,
 }
 
@@ -180,6 +182,7 @@ impl Command {
             Command::RetryAlert { .. } => "Retry",
             Command::MouseCapture { .. } => "Mouse",
             Command::Suspend => "Suspend",
+            Command::TogglePause => "Pause",
             Command::Quit => "Quit",
         }
     }
@@ -291,7 +294,8 @@ pub fn parse_command_line(line: &str, ctx: &CommandContext) -> Result<Parsed, St
     match verb.as_str() {
         "q" | "q!" | "quit" | "exit" => Ok(Parsed::Command(Command::Quit)),
         "help" | "h" | "?" => Ok(Parsed::Help),
-        "freeze" | "pause" => Ok(Parsed::Freeze),
+        "freeze" => Ok(Parsed::Freeze),
+        "pause" | "resume" => Ok(Parsed::Command(Command::TogglePause)),
         "theme" => match rest.first() {
             Some(name) => Ok(Parsed::Theme(name.to_string())),
             None => Err("theme needs a name: :theme dark|light".into()),
@@ -681,6 +685,8 @@ mod tests {
     fn user_quit_and_navigation() {
         assert_eq!(cmd(":user 123"), Command::OpenUser { user: 123 });
         assert_eq!(cmd(":q"), Command::Quit);
+        assert_eq!(cmd(":pause"), Command::TogglePause);
+        assert_eq!(parse(":freeze"), Ok(Parsed::Freeze));
         assert_eq!(parse(":rules"), Ok(Parsed::Goto(4)));
         assert_eq!(parse(":goto 7"), Ok(Parsed::Goto(6)));
         assert!(parse(":goto 9").is_err());

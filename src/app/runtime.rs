@@ -162,6 +162,49 @@ pub struct Publisher {
 /// (user, x, y) in 0..1 from the force layout.
 type NodePositions = Vec<(i64, f64, f64)>;
 
+/// The force layout is centred on (0, 0) in its own units; the console draws in 0..1 with a margin.
+fn unit_square(positions: NodePositions) -> NodePositions {
+    let bounds = |pick: fn(&(i64, f64, f64)) -> f64| {
+        positions
+            .iter()
+            .map(pick)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            })
+    };
+    let (x_lo, x_hi) = bounds(|p| p.1);
+    let (y_lo, y_hi) = bounds(|p| p.2);
+    let scale = |v: f64, lo: f64, hi: f64| {
+        if hi - lo < f64::EPSILON {
+            0.5
+        } else {
+            0.1 + 0.8 * (v - lo) / (hi - lo)
+        }
+    };
+    positions
+        .iter()
+        .map(|&(user, x, y)| (user, scale(x, x_lo, x_hi), scale(y, y_lo, y_hi)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unit_square;
+
+    #[test]
+    fn layout_positions_fill_the_unit_square() {
+        let placed = unit_square(vec![(1, -30.0, 5.0), (2, 10.0, -15.0), (3, 0.0, 0.0)]);
+        assert_eq!(placed[0], (1, 0.1, 0.9));
+        assert_eq!(placed[1], (2, 0.9, 0.1));
+        assert!(
+            placed
+                .iter()
+                .all(|p| (0.1..=0.9).contains(&p.1) && (0.1..=0.9).contains(&p.2))
+        );
+        assert_eq!(unit_square(vec![(7, 3.0, 3.0)]), vec![(7, 0.5, 0.5)]);
+    }
+}
+
 impl Publisher {
     pub fn new(store: Store, demo: bool) -> Result<Publisher> {
         Ok(Publisher {
@@ -392,7 +435,7 @@ impl Publisher {
             let positions = self
                 .layouts
                 .entry((cluster.id, cluster.members.len()))
-                .or_insert_with(|| crate::clusters::layout(&cluster))
+                .or_insert_with(|| unit_square(crate::clusters::layout(&cluster)))
                 .clone();
             let mut members = Vec::with_capacity(cluster.members.len());
             let mut index = HashMap::new();

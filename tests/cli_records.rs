@@ -1,26 +1,19 @@
 //! The store-backed commands, run as the real binary against a database built through the store API.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use warden_store::{
     ChatUpsert, MembershipJoin, NewHit, NewMessage, NewRestriction, NewStrike, Store, UserUpsert,
     WriteOp,
 };
 
+/// `warden --db DB …` with the data dir beside it.
 fn warden(db: &Path, args: &[&str]) -> Output {
-    let dir = db.parent().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_warden"))
-        .arg("--db")
-        .arg(db)
-        .arg("--data")
-        .arg(dir)
-        .arg("--config")
-        .arg(dir.join("no-config.toml"))
-        .args(args)
-        .env_remove("WARDEN_CONFIG")
-        .env_remove("WARDEN_DATA")
-        .output()
-        .expect("run warden")
+    let mut all = vec!["--db", db.to_str().unwrap()];
+    all.extend_from_slice(args);
+    common::warden(db.parent().unwrap(), &all)
 }
 
 fn text(out: &Output) -> String {

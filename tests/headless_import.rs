@@ -1,7 +1,9 @@
 //! `warden import`: the hand-made export through the pipeline in dry-run.
 
+mod common;
+use common::warden;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use warden::cli::headless::import_export;
 use warden::config::Config;
 use warden_store::Store;
@@ -10,19 +12,6 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/export")
         .join(name)
-}
-
-fn warden(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warden"))
-        .arg("--data")
-        .arg(dir)
-        .arg("--config")
-        .arg(dir.join("no-config.toml"))
-        .args(args)
-        .env_remove("WARDEN_CONFIG")
-        .env_remove("WARDEN_DATA")
-        .output()
-        .expect("run warden")
 }
 
 #[test]

@@ -1,23 +1,11 @@
 //! `warden samples import|export`: labels in and out of the store, in every format.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+use common::warden;
+
 use warden::cli::headless::{export_samples, import_samples};
 use warden::import::samples::{self, Label, SampleFormat};
 use warden_store::Store;
-
-fn warden(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warden"))
-        .arg("--data")
-        .arg(dir)
-        .arg("--config")
-        .arg(dir.join("no-config.toml"))
-        .args(args)
-        .env_remove("WARDEN_CONFIG")
-        .env_remove("WARDEN_DATA")
-        .output()
-        .expect("run warden")
-}
 
 #[test]
 fn samples_round_trip_through_a_store() {

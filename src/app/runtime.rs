@@ -175,7 +175,8 @@ fn unit_square(positions: NodePositions) -> NodePositions {
     let (x_lo, x_hi) = bounds(|p| p.1);
     let (y_lo, y_hi) = bounds(|p| p.2);
     let scale = |v: f64, lo: f64, hi: f64| {
-        if hi - lo < f64::EPSILON {
+        // A single node (or all on one line) sits in the middle.
+        if hi - lo < 1e-9 {
             0.5
         } else {
             0.1 + 0.8 * (v - lo) / (hi - lo)
@@ -185,24 +186,6 @@ fn unit_square(positions: NodePositions) -> NodePositions {
         .iter()
         .map(|&(user, x, y)| (user, scale(x, x_lo, x_hi), scale(y, y_lo, y_hi)))
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::unit_square;
-
-    #[test]
-    fn layout_positions_fill_the_unit_square() {
-        let placed = unit_square(vec![(1, -30.0, 5.0), (2, 10.0, -15.0), (3, 0.0, 0.0)]);
-        assert_eq!(placed[0], (1, 0.1, 0.9));
-        assert_eq!(placed[1], (2, 0.9, 0.1));
-        assert!(
-            placed
-                .iter()
-                .all(|p| (0.1..=0.9).contains(&p.1) && (0.1..=0.9).contains(&p.2))
-        );
-        assert_eq!(unit_square(vec![(7, 3.0, 3.0)]), vec![(7, 0.5, 0.5)]);
-    }
 }
 
 impl Publisher {
@@ -554,5 +537,23 @@ impl Publisher {
             risk_distribution,
             top_signals,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unit_square;
+
+    #[test]
+    fn layout_positions_fill_the_unit_square() {
+        let placed = unit_square(vec![(1, -30.0, 5.0), (2, 10.0, -15.0), (3, 0.0, 0.0)]);
+        assert_eq!(placed[0], (1, 0.1, 0.9));
+        assert_eq!(placed[1], (2, 0.9, 0.1));
+        assert!(
+            placed
+                .iter()
+                .all(|p| (0.1..=0.9).contains(&p.1) && (0.1..=0.9).contains(&p.2))
+        );
+        assert_eq!(unit_square(vec![(7, 3.0, 3.0)]), vec![(7, 0.5, 0.5)]);
     }
 }

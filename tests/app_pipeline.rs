@@ -57,3 +57,46 @@ fn old_texts_are_purged_by_the_tick_and_verdicts_stay() {
     assert_eq!(record.text, None);
     assert_eq!(record.verdict, "ham");
 }
+
+#[test]
+fn moderators_trust_and_lists_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = 1_772_445_600;
+    {
+        let store = Store::open(&dir.path().join("w.db")).unwrap();
+        let w = store.writer();
+        for id in [7, 8, 9] {
+            w.commit(warden_store::WriteOp::UpsertUser(
+                warden_store::UserUpsert {
+                    id,
+                    first_name: "U".into(),
+                    last_name: None,
+                    username: None,
+                    is_bot: false,
+                    seen_at: t0,
+                },
+            ))
+            .unwrap();
+        }
+        let listed = |user_id: i64, listed: &str| warden_store::WriteOp::SetUserListed {
+            user_id,
+            listed: listed.into(),
+            by: "mod:ann".into(),
+            at: t0,
+        };
+        w.commit(listed(7, "whitelist")).unwrap();
+        w.commit(listed(8, "blacklist")).unwrap();
+        w.commit(warden_store::WriteOp::SetUserTrust {
+            user_id: 9,
+            trust: "trusted".into(),
+            by: "mod:ann".into(),
+            at: t0,
+        })
+        .unwrap();
+    }
+    let p = pipeline(dir.path(), t0);
+    let user = |id| p.policy.users.get(id).expect("loaded");
+    assert!(user(7).whitelisted && !user(7).blacklisted);
+    assert!(user(8).blacklisted && !user(8).whitelisted);
+    assert!(user(9).is_trusted_in(-100) && !user(9).whitelisted);
+}

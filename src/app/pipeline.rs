@@ -133,6 +133,12 @@ impl Pipeline {
             policy::rule_store::load_or_seed(&store, policy_cfg.regex_size_limit, now)
                 .context("cannot load the rules")?;
         let mut policy = Policy::new(policy_cfg, rules);
+        for user in reader.moderated_users()? {
+            let users = &mut policy.users;
+            users.set_trusted(user.id, user.trust == "trusted", now);
+            users.set_whitelisted(user.id, user.listed == "whitelist", now);
+            users.set_blacklisted(user.id, user.listed == "blacklist", now);
+        }
         let strikes = active_strikes(&reader, now - policy.cfg.strike_expiry as i64)?;
         policy.strikes = policy::StrikeBook::from_records(&strikes, policy.cfg.strike_expiry);
         let mut titles = HashMap::new();

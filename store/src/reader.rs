@@ -426,6 +426,14 @@ impl Reader {
             .pop())
     }
 
+    /// Users a moderator trusted, whitelisted or blacklisted: what policy loads at start.
+    pub fn moderated_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE trust = 'trusted' OR listed != 'none' ORDER BY id"
+        );
+        self.list(&sql, &[], user_from_row)
+    }
+
     /// Everything known about a user, optionally limited to one chat.
     pub fn user_history(&self, user_id: i64, chat: Option<i64>) -> Result<UserHistory, StoreError> {
         let uid = SqlValue::Integer(user_id);

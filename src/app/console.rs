@@ -229,8 +229,10 @@ pub fn run_console(
     let reader = Reader::open(store_path)
         .with_context(|| format!("console cannot read {}", store_path.display()))?;
     let source = AppSource::new(reader, live, &options.policy);
+    let watchdog_quit = to_runtime.clone();
     let mut app = ConsoleLoop::new(console, source, to_runtime, notices);
     let _signals = signals::install();
+    signals::watchdog(watchdog_quit);
     let mut guard = TerminalGuard::enter()?;
     let result = drive(&mut app, &mut guard);
     if result.is_err() || signals::received() {
@@ -295,6 +297,30 @@ mod signals {
 
     pub fn received() -> bool {
         RECEIVED.load(Ordering::SeqCst)
+    }
+
+    /// How long the loop gets to leave by itself after a signal.
+    const GRACE: Duration = Duration::from_secs(3);
+
+    /// After a hangup the terminal read can spin inside crossterm and never return to the loop,
+    /// so a signal also starts a watchdog: it asks the runtime to stop and flush, waits a grace
+    /// period, gives the terminal back and exits. Acknowledged actions are already committed.
+    pub fn watchdog(to_runtime: std::sync::mpsc::Sender<ToRuntime>) {
+        let spawned = std::thread::Builder::new()
+            .name("warden-signal-watchdog".into())
+            .spawn(move || {
+                while !received() {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                let _ = to_runtime.send(ToRuntime::Quit);
+                std::thread::sleep(GRACE);
+                tracing::warn!("console did not stop after a signal; exiting");
+                crate::app::terminal::restore();
+                std::process::exit(0);
+            });
+        if let Err(err) = spawned {
+            tracing::warn!("no signal watchdog: {err}");
+        }
     }
 
     extern "C" fn on_signal(_: libc::c_int) {

@@ -104,7 +104,9 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("warden: {err:#}");
+            // The terminal may be gone (hangup): failing to print must not panic.
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "warden: {err:#}");
             ExitCode::FAILURE
         }
     }

@@ -268,26 +268,32 @@ impl Engine {
             )
         };
         if msg.edited || seen <= self.cfg.first_messages {
-            content_hits(
-                &self.k,
-                &self.cfg,
-                msg,
-                &raw,
-                &norm,
-                &mut self.scratch,
-                &mut hits,
-            );
-            signals::profile_hits(
-                &msg.from,
-                self.now,
-                &self.cfg,
-                &self.k.stop,
-                &self.k.finder,
-                &mut hits,
-            );
+            let mut scratch = std::mem::take(&mut self.scratch);
+            self.first_message_hits(msg, &raw, &norm, &mut scratch, &mut hits);
+            self.scratch = scratch;
         }
-        self.known_spammer_hit(msg, &mut hits);
+        self.known_spammer_hit(msg.from.id, msg.date, &mut hits);
         combine(hits, &self.cfg)
+    }
+
+    /// Content and profile checks: what a user's first messages and every edit get.
+    fn first_message_hits(
+        &self,
+        msg: &Message,
+        raw: &str,
+        norm: &Normalized,
+        scratch: &mut Features,
+        hits: &mut Vec<Hit>,
+    ) {
+        content_hits(&self.k, &self.cfg, msg, raw, norm, scratch, hits);
+        signals::profile_hits(
+            &msg.from,
+            self.now,
+            &self.cfg,
+            &self.k.stop,
+            &self.k.finder,
+            hits,
+        );
     }
 
     /// A message judged as a new user's first one, leaving no trace in the state (what
@@ -297,24 +303,8 @@ impl Engine {
         let norm = normalize(&raw);
         let mut hits = Vec::new();
         let mut scratch = Features::default();
-        content_hits(
-            &self.k,
-            &self.cfg,
-            msg,
-            &raw,
-            &norm,
-            &mut scratch,
-            &mut hits,
-        );
-        signals::profile_hits(
-            &msg.from,
-            self.now,
-            &self.cfg,
-            &self.k.stop,
-            &self.k.finder,
-            &mut hits,
-        );
-        self.known_spammer_hit(msg, &mut hits);
+        self.first_message_hits(msg, &raw, &norm, &mut scratch, &mut hits);
+        self.known_spammer_hit(msg.from.id, msg.date, &mut hits);
         combine(hits, &self.cfg)
     }
 
@@ -327,8 +317,8 @@ impl Engine {
         self.check_stateless(&msg)
     }
 
-    fn known_spammer_hit(&self, msg: &Message, hits: &mut Vec<Hit>) {
-        if let Some(entry) = self.known.lookup(msg.from.id, msg.date)
+    fn known_spammer_hit(&self, user: UserId, now: Timestamp, hits: &mut Vec<Hit>) {
+        if let Some(entry) = self.known.lookup(user, now)
             && entry.listed
         {
             hits.push(hit(
@@ -350,15 +340,7 @@ impl Engine {
             &self.k.finder,
             &mut hits,
         );
-        if let Some(entry) = self.known.lookup(person.id, self.now.unwrap_or(0))
-            && entry.listed
-        {
-            hits.push(hit(
-                "known_spammer",
-                self.cfg.weights.known_spammer,
-                format!("listed as a spammer by {} ({})", entry.source, entry.detail),
-            ));
-        }
+        self.known_spammer_hit(person.id, self.now.unwrap_or(0), &mut hits);
         hits
     }
 

@@ -1,6 +1,6 @@
 //! The store-backed commands, run as the real binary against a database built through the store API.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;

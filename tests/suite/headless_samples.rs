@@ -1,7 +1,6 @@
 //! `warden samples import|export`: labels in and out of the store, in every format.
 
-mod common;
-use common::warden;
+use crate::common::warden;
 
 use warden::cli::headless::{export_samples, import_samples};
 use warden::import::samples::{self, Label, SampleFormat};

@@ -1,7 +1,6 @@
 //! `warden import`: the hand-made export through the pipeline in dry-run.
 
-mod common;
-use common::warden;
+use crate::common::warden;
 
 use std::path::{Path, PathBuf};
 use warden::cli::headless::import_export;

@@ -1,7 +1,7 @@
 //! Measurement, not a pass/fail test: key-to-frame latency and frame coalescing while a fake
 //! runtime writes 10k messages/s into the store and publishes a view after every batch.
 //!
-//! `cargo test --release --test console_latency -- --ignored --nocapture`
+//! `cargo test --release --test suite console_latency -- --ignored --nocapture`
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::{Terminal, backend::TestBackend};

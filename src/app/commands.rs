@@ -112,6 +112,49 @@ fn run(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Result<Str
                 "{user} is trusted: never acted on by content rules again"
             ))
         }
+        Command::Tag { user, tag, on } => {
+            let tag = policy::normalize_tag(&tag);
+            let users = &mut pipeline.policy.users;
+            if on {
+                users.tag(user, &tag, now);
+            } else {
+                users.untag(user, &tag, now);
+            }
+            let tags: Vec<String> = users.entry(user, now).tags.iter().cloned().collect();
+            pipeline
+                .store()
+                .writer()
+                .commit(warden_store::WriteOp::SetUserTags {
+                    user_id: user,
+                    tags,
+                    by: by.to_string(),
+                    at: now,
+                })?;
+            Ok(if on {
+                format!("{user} tagged #{tag}")
+            } else {
+                format!("tag #{tag} removed from {user}")
+            })
+        }
+        Command::Note { user, text } => {
+            let note = Some(text.trim().to_string()).filter(|n| !n.is_empty());
+            pipeline.policy.users.set_note(user, note.clone(), now);
+            let cleared = note.is_none();
+            pipeline
+                .store()
+                .writer()
+                .commit(warden_store::WriteOp::SetUserNote {
+                    user_id: user,
+                    note,
+                    by: by.to_string(),
+                    at: now,
+                })?;
+            Ok(if cleared {
+                format!("note on {user} cleared")
+            } else {
+                format!("note on {user} saved")
+            })
+        }
         Command::Bunker { chat, on } => {
             let mode = if on {
                 Containment::Bunker

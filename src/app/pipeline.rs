@@ -7,7 +7,9 @@ use crate::clusters::{ClusterConfig, ClusterGraph, ClusterUpdate};
 use crate::config::Config;
 use crate::engine::{self, Engine, EngineConfig, Hit, Label, TrainingSet, Verdict, VerdictClass};
 use crate::model::{ChatId, Event, JoinKind, Message, Person, Timestamp, UserId};
-use crate::policy::{self, Decision, PlannedAction, Policy, RuleContext, RuleSet};
+use crate::policy::{
+    self, DecayingScore, Decision, PlannedAction, Policy, RuleContext, RuleSet, RuleStats,
+};
 use crate::raid::{Containment, RaidDetector, RaidSignal};
 use anyhow::{Context, Result};
 use std::collections::{HashMap, VecDeque};
@@ -138,6 +140,26 @@ impl Pipeline {
             users.set_trusted(user.id, user.trust == "trusted", now);
             users.set_whitelisted(user.id, user.listed == "whitelist", now);
             users.set_blacklisted(user.id, user.listed == "blacklist", now);
+            for tag in &user.tags {
+                users.tag(user.id, tag, now);
+            }
+            users.set_note(user.id, user.note.clone(), now);
+            if let (Some(value), Some(at)) = (user.score, user.score_at) {
+                users.restore_score(user.id, DecayingScore { value, at });
+            }
+        }
+        for trust in reader.chat_trust()? {
+            policy
+                .users
+                .restore_chat_trust(trust.chat_id, trust.user_id, trust.trusted_at);
+        }
+        for rule in reader.rule_hits()? {
+            let stats = RuleStats {
+                hits: rule.hits,
+                shadow_hits: rule.shadow_hits,
+                last_hit: rule.last_hit,
+            };
+            policy.rules_mut().restore_stats(&rule.name, stats);
         }
         let strikes = active_strikes(&reader, now - policy.cfg.strike_expiry as i64)?;
         policy.strikes = policy::StrikeBook::from_records(&strikes, policy.cfg.strike_expiry);
@@ -416,6 +438,38 @@ impl Pipeline {
         }
     }
 
+    /// User memory and rule counters the decision changed. Not acknowledged: the writer batches
+    /// them, and losing the last moments of them in a crash costs nothing a moderator did.
+    fn remember(&self, decision: &Decision) {
+        let writer = self.store.writer();
+        let (chat_id, user_id, at) = (decision.chat_id, decision.user_id, self.now);
+        if decision.promoted {
+            writer.submit(WriteOp::SetChatTrust {
+                chat_id,
+                user_id,
+                trusted: true,
+                by: "policy".to_string(),
+                at,
+            });
+        }
+        if let Some(score) = decision.score_raised {
+            writer.submit(WriteOp::SetUserScore {
+                user_id,
+                score: score.value,
+                at: score.at,
+            });
+        }
+        let hits: Vec<(String, bool)> = decision
+            .fired
+            .iter()
+            .chain(&decision.shadow)
+            .map(|m| (m.rule.clone(), m.shadow))
+            .collect();
+        if !hits.is_empty() {
+            writer.submit(WriteOp::CountRuleHits { hits, at });
+        }
+    }
+
     fn upsert_user(&self, person: &Person, at: Timestamp) {
         self.store.writer().submit(WriteOp::UpsertUser(UserUpsert {
             id: person.id,
@@ -427,8 +481,10 @@ impl Pipeline {
         }));
     }
 
-    /// Enqueues a decision's actions (acknowledged) and persists a strike it added.
+    /// Enqueues a decision's actions (acknowledged) and persists what it changed: a strike, trust
+    /// earned in the chat, a raised score, rule hit counters.
     pub fn enqueue_decision(&mut self, decision: &Decision) -> Result<Vec<i64>> {
+        self.remember(decision);
         if let Some((strike_id, _)) = decision.strike
             && let Some(strike) = self.policy.strikes.get(strike_id)
             && strike.store_id.is_none()

@@ -748,7 +748,11 @@ impl DataSource for AppSource {
             est_account_age_days: crate::engine::estimate_account_created(id)
                 .map(|created| ((now - created).max(0) / 86_400) as u32),
             chats,
-            trusted: profile.is_some_and(|p| p.trust == "trusted" || p.listed == "whitelist"),
+            trusted: profile.is_some_and(|p| p.trust == "trusted"),
+            whitelisted: profile.is_some_and(|p| p.listed == "whitelist"),
+            blacklisted: profile.is_some_and(|p| p.listed == "blacklist"),
+            tags: profile.map(|p| p.tags.clone()).unwrap_or_default(),
+            note: profile.and_then(|p| p.note.clone()),
             score,
             score_history: scores,
             strikes: history

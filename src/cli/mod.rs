@@ -41,6 +41,8 @@ pub enum Command {
     #[command(flatten)]
     Engine(crate::engine::cli::EngineCommand),
     /// A user's profile, strikes (reasons, who, when, expiry, forgiveness), bans, labels, messages.
+    /// `--tag`, `--untag` and `--note` change the user first (a running console sees it at its next
+    /// start; in the console use `:tag`, `:untag`, `:note`).
     User {
         id: i64,
         /// Only this chat.
@@ -48,6 +50,15 @@ pub enum Command {
         chat: Option<i64>,
         #[arg(long)]
         json: bool,
+        /// Add a tag (repeatable).
+        #[arg(long, value_name = "TAG")]
+        tag: Vec<String>,
+        /// Remove a tag (repeatable).
+        #[arg(long, value_name = "TAG")]
+        untag: Vec<String>,
+        /// Set the moderator note; an empty string clears it.
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
     },
     /// Remove a user's personal data (names, texts, memberships); the audit chain stays valid.
     Forget {
@@ -121,7 +132,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::User { id, chat, json }) => records::user(&env, id, chat, json),
+        Some(Command::User {
+            id,
+            chat,
+            json,
+            tag,
+            untag,
+            note,
+        }) => {
+            let edit = records::UserEdit { tag, untag, note };
+            records::user(&env, id, chat, json, &edit)
+        }
         Some(Command::Forget { id, yes }) => records::forget(&env, id, yes),
         Some(Command::Audit(cmd)) => records::audit(&env, cmd),
         Some(Command::Db(cmd)) => records::db(&env, cmd),

@@ -6,7 +6,7 @@ use clap::Subcommand;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use warden_store::{Store, UserHistory};
+use warden_store::{Store, UserHistory, WriteOp};
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -29,8 +29,49 @@ pub fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-pub fn user(env: &Env, user_id: i64, chat: Option<i64>, json: bool) -> Result<ExitCode> {
+/// Changes `warden user` makes before it prints.
+#[derive(Debug, Default)]
+pub struct UserEdit {
+    pub tag: Vec<String>,
+    pub untag: Vec<String>,
+    pub note: Option<String>,
+}
+
+pub fn user(
+    env: &Env,
+    user_id: i64,
+    chat: Option<i64>,
+    json: bool,
+    edit: &UserEdit,
+) -> Result<ExitCode> {
     let store = env.open_existing_store()?;
+    let by = format!("mod:{}", env.config.general.moderator);
+    let now = unix_now();
+    if !edit.tag.is_empty() || !edit.untag.is_empty() {
+        let profile = store.reader()?.user_history(user_id, None)?.profile;
+        let mut tags: std::collections::BTreeSet<String> = profile
+            .map(|p| p.tags.into_iter().collect())
+            .unwrap_or_default();
+        tags.extend(edit.tag.iter().map(|t| crate::policy::normalize_tag(t)));
+        for tag in &edit.untag {
+            tags.remove(&crate::policy::normalize_tag(tag));
+        }
+        tags.retain(|t| !t.is_empty());
+        store.writer().commit(WriteOp::SetUserTags {
+            user_id,
+            tags: tags.into_iter().collect(),
+            by: by.clone(),
+            at: now,
+        })?;
+    }
+    if let Some(note) = &edit.note {
+        store.writer().commit(WriteOp::SetUserNote {
+            user_id,
+            note: Some(note.trim().to_string()).filter(|n| !n.is_empty()),
+            by,
+            at: now,
+        })?;
+    }
     let history = store.reader()?.user_history(user_id, chat)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&history)?);

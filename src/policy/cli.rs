@@ -48,10 +48,12 @@ pub fn run_with(
     match cmd {
         RulesCommand::List => {
             let set = rule_store::load_or_seed(store, limit, now)?;
-            let versions = store.reader()?.rules_current()?;
+            let reader = store.reader()?;
+            let versions = reader.rules_current()?;
+            let hits = reader.rule_hits()?;
             println!(
-                "{:<28} {:>8}  {:<8} {:<4} actions",
-                "name", "priority", "state", "ver"
+                "{:<28} {:>8}  {:<8} {:<4} {:>7} {:>7}  actions",
+                "name", "priority", "state", "ver", "hits", "shadow"
             );
             for rule in set.rules() {
                 let state = match (rule.enabled, rule.shadow) {
@@ -68,12 +70,15 @@ pub fn run_with(
                     .iter()
                     .map(|a| a.to_json().to_string())
                     .collect();
+                let counted = hits.iter().find(|h| h.name == rule.name);
                 println!(
-                    "{:<28} {:>8}  {:<8} v{:<3} {}",
+                    "{:<28} {:>8}  {:<8} v{:<3} {:>7} {:>7}  {}",
                     rule.name,
                     rule.priority,
                     state,
                     version,
+                    counted.map_or(0, |h| h.hits),
+                    counted.map_or(0, |h| h.shadow_hits),
                     actions.join(" ")
                 );
             }

@@ -16,7 +16,7 @@ use crate::policy::config::{BlacklistAction, PolicyConfig};
 use crate::policy::modes::{ChatMode, PlannedAction, apply_mode};
 use crate::policy::rules::{RuleContext, RuleMatch, RuleSet, RulesError};
 use crate::policy::strikes::{Forgiven, NewStrike, StrikeBook, ladder_actions};
-use crate::policy::users::{RiskLevel, TrustState, UserBook};
+use crate::policy::users::{DecayingScore, RiskLevel, TrustState, UserBook};
 
 /// What the policy decided about one event.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,6 +38,10 @@ pub struct Decision {
     pub strike: Option<(u64, u32)>,
     /// One line per safety rail or step that changed the outcome, for the console.
     pub notes: Vec<String>,
+    /// This message made the user trusted in the chat.
+    pub promoted: bool,
+    /// This message raised the user's decaying score to this value (persist it).
+    pub score_raised: Option<DecayingScore>,
 }
 
 impl Decision {
@@ -114,6 +118,10 @@ impl Policy {
         &self.rules
     }
 
+    pub fn rules_mut(&mut self) -> &mut RuleSet {
+        &mut self.rules
+    }
+
     /// Reload without restart. On any error the current rules stay and the error is returned.
     pub fn reload_rules(&mut self, file: &str, text: &str) -> Result<usize, RulesError> {
         let new = RuleSet::load(file, text, self.cfg.regex_size_limit)?;
@@ -162,7 +170,7 @@ impl Policy {
     ) -> Decision {
         self.fill_context(&mut ctx, now);
         let (chat_id, user_id, score) = (ctx.chat_id, ctx.user_id, ctx.score);
-        let decision = self.decide(ctx, Some(message_id), now);
+        let mut decision = self.decide(ctx, Some(message_id), now);
         // A message a rule acted on never counts toward trust.
         let trust_score = if decision.fired.is_empty() {
             score
@@ -175,6 +183,11 @@ impl Policy {
         if seen.promoted {
             tracing::info!(chat_id, user_id, "user trusted after clean messages");
         }
+        decision.promoted = seen.promoted;
+        decision.score_raised = seen
+            .score_raised
+            .then(|| self.users.get(user_id).map(|u| u.score))
+            .flatten();
         decision
     }
 

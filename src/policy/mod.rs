@@ -33,4 +33,4 @@ pub use rules::{
     RuleStats, RulesError, backtest,
 };
 pub use strikes::{Forgiven, Strike, StrikeBook};
-pub use users::{DecayingScore, RiskLevel, TrustState, UserBook, UserMemory};
+pub use users::{DecayingScore, RiskLevel, TrustState, UserBook, UserMemory, normalize_tag};

@@ -51,6 +51,14 @@ impl RiskLevel {
     }
 }
 
+/// Tags as stored: lower case, words joined by '-' ("Crypto Scam" → "crypto-scam").
+pub fn normalize_tag(tag: &str) -> String {
+    tag.split_whitespace()
+        .collect::<Vec<_>>()
+        .join("-")
+        .to_lowercase()
+}
+
 /// A score in [0,1] that halves every `half_life` seconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct DecayingScore {
@@ -64,11 +72,14 @@ impl DecayingScore {
         self.value * 0.5f64.powf(elapsed / half_life.max(1) as f64)
     }
 
-    /// New evidence: the score becomes the larger of the decayed score and `score`.
-    pub fn observe(&mut self, score: f64, now: Timestamp, half_life: u64) {
+    /// New evidence: the score becomes the larger of the decayed score and `score`. Returns whether
+    /// the evidence raised it (otherwise the stored value still decays to the same numbers).
+    pub fn observe(&mut self, score: f64, now: Timestamp, half_life: u64) -> bool {
         let decayed = self.value_at(now, half_life);
-        self.value = decayed.max(score.clamp(0.0, 1.0));
+        let score = score.clamp(0.0, 1.0);
+        self.value = decayed.max(score);
         self.at = now.max(self.at);
+        score > decayed
     }
 
     /// Raises the decayed score by `delta`, capped at 1.
@@ -146,6 +157,8 @@ pub struct Observed {
     pub first_in_chat: bool,
     /// This message made the user trusted in the chat.
     pub promoted: bool,
+    /// This message raised the user's score.
+    pub score_raised: bool,
 }
 
 /// Every user Warden has seen.
@@ -213,10 +226,11 @@ impl UserBook {
         }
         let user = self.entry(user_id, now);
         user.messages += 1;
-        user.score.observe(score, now, cfg.score_half_life);
+        let score_raised = user.score.observe(score, now, cfg.score_half_life);
         Observed {
             first_in_chat,
             promoted,
+            score_raised,
         }
     }
 
@@ -246,12 +260,26 @@ impl UserBook {
         }
     }
 
+    /// Trust earned in a chat in an earlier run.
+    pub fn restore_chat_trust(&mut self, chat_id: ChatId, user_id: UserId, since: Timestamp) {
+        let chat = self.chat_entry(chat_id, user_id, since);
+        chat.trust = TrustState::Trusted;
+    }
+
+    /// The score as persisted: it keeps decaying from when it was last raised.
+    pub fn restore_score(&mut self, user_id: UserId, score: DecayingScore) {
+        self.entry(user_id, score.at).score = score;
+    }
+
     pub fn tag(&mut self, user_id: UserId, tag: &str, now: Timestamp) {
-        self.entry(user_id, now).tags.insert(tag.to_string());
+        let tag = normalize_tag(tag);
+        if !tag.is_empty() {
+            self.entry(user_id, now).tags.insert(tag);
+        }
     }
 
     pub fn untag(&mut self, user_id: UserId, tag: &str, now: Timestamp) {
-        self.entry(user_id, now).tags.remove(tag);
+        self.entry(user_id, now).tags.remove(&normalize_tag(tag));
     }
 
     pub fn set_note(&mut self, user_id: UserId, note: Option<String>, now: Timestamp) {

@@ -54,6 +54,19 @@ pub enum WriteOp {
         score: f64,
         at: i64,
     },
+    /// Trusted in one chat (earned by clean messages, or `trusted: false` to take it back).
+    SetChatTrust {
+        chat_id: i64,
+        user_id: i64,
+        trusted: bool,
+        by: String,
+        at: i64,
+    },
+    /// One hit per entry: (rule name, shadow).
+    CountRuleHits {
+        hits: Vec<(String, bool)>,
+        at: i64,
+    },
     Joined(MembershipJoin),
     Left {
         chat_id: i64,
@@ -388,6 +401,40 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
             ensure_user(c, *user_id, *at)?;
             c.prepare_cached("UPDATE users SET score = ?2, score_at = ?3 WHERE id = ?1")?
                 .execute(params![user_id, score, at])?;
+            Ok(WriteOutcome::Done)
+        }
+        WriteOp::SetChatTrust {
+            chat_id,
+            user_id,
+            trusted,
+            by,
+            at,
+        } => {
+            if *trusted {
+                c.prepare_cached(
+                    "INSERT INTO chat_trust (chat_id, user_id, trusted_at, by) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(chat_id, user_id) DO NOTHING",
+                )?
+                .execute(params![chat_id, user_id, at, by])?;
+            } else {
+                c.execute(
+                    "DELETE FROM chat_trust WHERE chat_id = ?1 AND user_id = ?2",
+                    params![chat_id, user_id],
+                )?;
+            }
+            Ok(WriteOutcome::Done)
+        }
+        WriteOp::CountRuleHits { hits, at } => {
+            let mut stmt = c.prepare_cached(
+                "INSERT INTO rule_hits (name, hits, shadow_hits, last_hit) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(name) DO UPDATE SET hits = hits + excluded.hits,
+                   shadow_hits = shadow_hits + excluded.shadow_hits,
+                   last_hit = MAX(COALESCE(last_hit, 0), excluded.last_hit)",
+            )?;
+            for (name, shadow) in hits {
+                let (live, shadowed) = if *shadow { (0, 1) } else { (1, 0) };
+                stmt.execute(params![name, live, shadowed, at])?;
+            }
             Ok(WriteOutcome::Done)
         }
         WriteOp::Joined(j) => {
@@ -1073,6 +1120,7 @@ fn forget_user(c: &Connection, user_id: i64, by: &str, now: i64) -> OpResult {
         [user_id],
     )?;
     n += c.execute("DELETE FROM memberships WHERE user_id = ?1", [user_id])? as u64;
+    n += c.execute("DELETE FROM chat_trust WHERE user_id = ?1", [user_id])? as u64;
     n += c.execute(
         "DELETE FROM labels WHERE user_id = ?1 AND label = 'ham'",
         [user_id],

@@ -429,9 +429,44 @@ impl Reader {
     /// Users a moderator trusted, whitelisted or blacklisted: what policy loads at start.
     pub fn moderated_users(&self) -> Result<Vec<UserRecord>, StoreError> {
         let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE trust = 'trusted' OR listed != 'none' ORDER BY id"
+            "SELECT {USER_COLUMNS} FROM users
+             WHERE forgotten_at IS NULL AND (trust = 'trusted' OR listed != 'none' OR tags != '[]'
+               OR note IS NOT NULL OR score > 0)
+             ORDER BY id"
         );
         self.list(&sql, &[], user_from_row)
+    }
+
+    /// Who earned trust in which chat: (chat, user, since).
+    pub fn chat_trust(&self) -> Result<Vec<ChatTrustRecord>, StoreError> {
+        self.list(
+            "SELECT chat_id, user_id, trusted_at, by FROM chat_trust ORDER BY chat_id, user_id",
+            &[],
+            |r| {
+                Ok(ChatTrustRecord {
+                    chat_id: r.get(0)?,
+                    user_id: r.get(1)?,
+                    trusted_at: r.get(2)?,
+                    by: r.get(3)?,
+                })
+            },
+        )
+    }
+
+    /// Hit counters of every rule that ever matched, by name.
+    pub fn rule_hits(&self) -> Result<Vec<RuleHitsRecord>, StoreError> {
+        self.list(
+            "SELECT name, hits, shadow_hits, last_hit FROM rule_hits ORDER BY name",
+            &[],
+            |r| {
+                Ok(RuleHitsRecord {
+                    name: r.get(0)?,
+                    hits: r.get::<_, i64>(1)?.max(0) as u64,
+                    shadow_hits: r.get::<_, i64>(2)?.max(0) as u64,
+                    last_hit: r.get(3)?,
+                })
+            },
+        )
     }
 
     /// Everything known about a user, optionally limited to one chat.

@@ -195,6 +195,23 @@ pub struct UserRecord {
     pub forgotten_at: Option<i64>,
 }
 
+/// A user trusted in one chat, by clean messages (`by` = "policy") or a moderator.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChatTrustRecord {
+    pub chat_id: i64,
+    pub user_id: i64,
+    pub trusted_at: i64,
+    pub by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleHitsRecord {
+    pub name: String,
+    pub hits: u64,
+    pub shadow_hits: u64,
+    pub last_hit: Option<i64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MembershipRecord {
     pub chat_id: i64,

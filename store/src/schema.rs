@@ -11,12 +11,31 @@ use std::time::Duration;
 /// Marker table that tells a Warden database from any other SQLite file.
 pub(crate) const MARKER_TABLE: &str = "warden_meta";
 
-pub(crate) const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2];
+pub(crate) const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// User memory that must survive a restart: who earned trust in which chat, and rule hit counters.
+const MIGRATION_3: &str = r#"
+CREATE TABLE chat_trust (
+    chat_id    INTEGER NOT NULL,
+    user_id    INTEGER NOT NULL,
+    trusted_at INTEGER NOT NULL,
+    by         TEXT NOT NULL,
+    PRIMARY KEY (chat_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX chat_trust_user ON chat_trust(user_id);
+
+CREATE TABLE rule_hits (
+    name        TEXT PRIMARY KEY,
+    hits        INTEGER NOT NULL DEFAULT 0,
+    shadow_hits INTEGER NOT NULL DEFAULT 0,
+    last_hit    INTEGER
+) WITHOUT ROWID;
+"#;
 
 /// The Feed shows what was done to each message: look actions up by message.
 const MIGRATION_2: &str = r#"

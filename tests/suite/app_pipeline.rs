@@ -100,3 +100,87 @@ fn moderators_trust_and_lists_survive_a_restart() {
     assert!(user(8).blacklisted && !user(8).whitelisted);
     assert!(user(9).is_trusted_in(-100) && !user(9).whitelisted);
 }
+
+#[test]
+fn learned_memory_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = 1_772_445_600;
+    let chat = -100;
+    let say = |id: i64, user: i64, text: &str| {
+        Event::Message(Message {
+            chat_id: chat,
+            id,
+            date: t0 + id,
+            from: Person {
+                id: user,
+                first_name: format!("U{user}"),
+                ..Person::default()
+            },
+            text: text.into(),
+            ..Message::default()
+        })
+    };
+    let spam = "💰💰 EARN $500 A DAY from home!!! Write to @rich_fast_bot, limited places 🔥🔥";
+    let (tags, spam_hits) = {
+        let mut p = pipeline(dir.path(), t0);
+        for (id, text) in [
+            (1, "morning all"),
+            (2, "did anyone try the new release"),
+            (3, "thanks, that fixed it"),
+        ] {
+            p.handle(&say(id, 11, text)).unwrap();
+        }
+        assert!(p.policy.users.get(11).unwrap().is_trusted_in(chat));
+        p.handle(&say(4, 12, spam)).unwrap();
+        let stats = p.policy.rules().stats("spam_strike");
+        assert!(stats.hits >= 1, "the seed rule fired on the spam");
+        for command in [
+            warden_ui::Command::Tag {
+                user: 12,
+                tag: "crypto".into(),
+                on: true,
+            },
+            warden_ui::Command::Tag {
+                user: 12,
+                tag: "scam".into(),
+                on: true,
+            },
+            warden_ui::Command::Tag {
+                user: 12,
+                tag: "crypto".into(),
+                on: false,
+            },
+            warden_ui::Command::Note {
+                user: 12,
+                text: "same ring as last week".into(),
+            },
+        ] {
+            let notice = warden::app::commands::apply(&mut p, "ann", command);
+            assert!(!notice.is_error, "{}", notice.text);
+        }
+        p.store().writer().flush().unwrap();
+        let tags = p.policy.users.get(12).unwrap().tags.clone();
+        (tags, stats.hits)
+    };
+
+    let p = pipeline(dir.path(), t0 + 60);
+    let trusted = p
+        .policy
+        .users
+        .get(11)
+        .expect("trust earned in the chat is remembered");
+    assert!(trusted.is_trusted_in(chat) && !trusted.is_trusted_in(-200));
+    let spammer = p.policy.users.get(12).expect("the spammer is remembered");
+    assert_eq!(spammer.tags, tags);
+    assert_eq!(spammer.tags.iter().collect::<Vec<_>>(), ["scam"]);
+    assert_eq!(spammer.note.as_deref(), Some("same ring as last week"));
+    let cfg = &p.policy.cfg;
+    let risk = spammer.score_at(t0 + 60, cfg);
+    assert!(risk > 0.8, "the score survives and keeps decaying: {risk}");
+    let week_later = spammer.score_at(t0 + 60 + cfg.score_half_life as i64, cfg);
+    assert!(
+        (week_later - risk / 2.0).abs() < 0.01,
+        "{week_later} vs {risk}"
+    );
+    assert_eq!(p.policy.rules().stats("spam_strike").hits, spam_hits);
+}

@@ -121,6 +121,35 @@ fn user_shows_profile_strikes_bans_and_messages() {
 }
 
 #[test]
+fn user_tags_and_note_are_set_shown_and_cleared() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    drop(seeded_store(&db));
+    let args = [
+        "user",
+        "42",
+        "--tag",
+        "Crypto Scam",
+        "--tag",
+        "ring",
+        "--note",
+        "same as @bob",
+    ];
+    let shown = text(&warden(&db, &args));
+    assert!(shown.contains("tags      crypto-scam, ring"), "{shown}");
+    assert!(shown.contains("note      same as @bob"), "{shown}");
+    let shown = text(&warden(
+        &db,
+        &["user", "42", "--untag", "ring", "--note", ""],
+    ));
+    assert!(shown.contains("tags      crypto-scam"), "{shown}");
+    assert!(
+        !shown.contains("ring") && !shown.contains("note "),
+        "{shown}"
+    );
+}
+
+#[test]
 fn forget_needs_confirmation_then_clears_and_keeps_the_chain() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("w.db");

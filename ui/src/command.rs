@@ -49,6 +49,17 @@ pub enum Command {
         seconds: u64,
         reason: String,
     },
+    /// Adds (`on`) or removes a tag on the user.
+    Tag {
+        user: UserId,
+        tag: String,
+        on: bool,
+    },
+    /// The moderator note on a user; empty clears it.
+    Note {
+        user: UserId,
+        text: String,
+    },
     Bunker {
         chat: ChatId,
         on: bool,
@@ -167,6 +178,9 @@ impl Command {
             Command::UndoLabel { .. } => "Undo label",
             Command::Trust { .. } => "Trust",
             Command::Mute { .. } => "Mute",
+            Command::Tag { on: true, .. } => "Tag",
+            Command::Tag { on: false, .. } => "Untag",
+            Command::Note { .. } => "Note",
             Command::Bunker { on: true, .. } => "Bunker on",
             Command::Bunker { on: false, .. } => "Bunker off",
             Command::SlowMode { .. } => "Set slow mode",
@@ -259,6 +273,9 @@ pub const VERBS: &[&str] = &[
     "forgive",
     "trust",
     "mute",
+    "tag",
+    "untag",
+    "note",
     "bunker",
     "slow",
     "user",
@@ -363,6 +380,31 @@ pub fn parse_command_line(line: &str, ctx: &CommandContext) -> Result<Parsed, St
             Ok(Parsed::Command(Command::Trust {
                 user,
                 reason: reason_from(&rest[1..]),
+            }))
+        }
+        "tag" | "untag" => {
+            let usage = format!(":{verb} <id|@user> <tag>");
+            let user = user_arg(rest.first(), ctx, &usage)?;
+            let tag = rest
+                .get(1..)
+                .map(|words| words.join(" "))
+                .filter(|tag| !tag.is_empty())
+                .ok_or_else(|| format!("which tag? {usage}"))?;
+            Ok(Parsed::Command(Command::Tag {
+                user,
+                tag,
+                on: verb == "tag",
+            }))
+        }
+        "note" => {
+            let user = user_arg(
+                rest.first(),
+                ctx,
+                ":note <id|@user> [text…] (no text clears)",
+            )?;
+            Ok(Parsed::Command(Command::Note {
+                user,
+                text: reason_from(&rest[1..]),
             }))
         }
         "user" | "open" | "whois" => {
@@ -641,6 +683,41 @@ mod tests {
             Command::Strike { user: 9, .. }
         ));
         assert!(matches!(cmd("trust 9"), Command::Trust { user: 9, .. }));
+    }
+
+    #[test]
+    fn tag_untag_and_note() {
+        assert_eq!(
+            cmd(":tag @spammer crypto scam"),
+            Command::Tag {
+                user: 42,
+                tag: "crypto scam".into(),
+                on: true
+            }
+        );
+        assert_eq!(
+            cmd("untag 7 crypto"),
+            Command::Tag {
+                user: 7,
+                tag: "crypto".into(),
+                on: false
+            }
+        );
+        assert!(parse("tag 7").unwrap_err().contains("which tag?"));
+        assert_eq!(
+            cmd("note 7 asked about refunds"),
+            Command::Note {
+                user: 7,
+                text: "asked about refunds".into()
+            }
+        );
+        assert_eq!(
+            cmd("note 7"),
+            Command::Note {
+                user: 7,
+                text: String::new()
+            }
+        );
     }
 
     #[test]

@@ -1000,6 +1000,27 @@ impl Console {
             Span::styled(spark_text(&user.score_history, 24), t.fg(t.chart)),
             Span::styled(if user.trusted { "  ✔ trusted" } else { "" }, t.bold(t.ok)),
         ]));
+        let listed = match (user.whitelisted, user.blacklisted) {
+            (true, _) => Some(("whitelisted", t.ok)),
+            (_, true) => Some(("blacklisted", t.banned)),
+            _ => None,
+        };
+        if listed.is_some() || !user.tags.is_empty() {
+            let mut spans = Vec::new();
+            if let Some((word, color)) = listed {
+                spans.push(Span::styled(format!("{word}  "), t.bold(color)));
+            }
+            for tag in &user.tags {
+                spans.push(Span::styled(format!("#{} ", one_line(tag)), t.fg(t.accent)));
+            }
+            left.push(Line::from(spans));
+        }
+        if let Some(note) = &user.note {
+            left.push(Line::from(vec![
+                Span::styled("note ", t.muted()),
+                Span::styled(one_line(note), t.text()),
+            ]));
+        }
         if let Some(cluster) = user.cluster {
             let key = self.keymap.hint(Context::Investigator, Action::OpenCluster);
             left.push(Line::from(vec![
@@ -1558,6 +1579,7 @@ impl Console {
             ":ban <id|@user> [7d|perm] [reason]",
             ":mute <id|@user> <1h> [reason]",
             ":strike / :forgive / :trust <id|@user> [reason]",
+            ":tag / :untag <id|@user> <tag>   :note <id|@user> [text]",
             ":bunker on|off [chat]    :slow [chat] <30|off>",
             ":user <id|@user>   :feed … :stats   :theme dark|light   :q",
         ] {

@@ -249,6 +249,10 @@ pub struct UserView {
     pub est_account_age_days: Option<u32>,
     pub chats: Vec<ChatSeen>,
     pub trusted: bool,
+    pub whitelisted: bool,
+    pub blacklisted: bool,
+    pub tags: Vec<String>,
+    pub note: Option<String>,
     /// Current risk 0.0 ..= 1.0 and its history, oldest first, in percent.
     pub score: f32,
     pub score_history: Vec<u64>,

@@ -160,6 +160,11 @@ impl RuleSet {
         self.stats.get(name).copied().unwrap_or_default()
     }
 
+    /// Counters carried over from an earlier run (the store keeps them).
+    pub fn restore_stats(&mut self, name: &str, stats: RuleStats) {
+        self.stats.insert(name.to_string(), stats);
+    }
+
     /// Swaps in a new set, keeping the counters of rules that kept their name.
     pub fn replace(&mut self, new: RuleSet) {
         let mut stats = std::mem::take(&mut self.stats);

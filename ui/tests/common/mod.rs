@@ -397,6 +397,10 @@ impl DataSource for Fake {
                 },
             ],
             trusted: false,
+            whitelisted: false,
+            blacklisted: false,
+            tags: vec!["crypto-scam".into(), "ring".into()],
+            note: Some("same wording as the ring banned last week".into()),
             score: 0.87,
             score_history: vec![5, 8, 10, 12, 30, 45, 60, 72, 80, 87],
             strikes: vec![

@@ -11,6 +11,7 @@ pub mod config;
 pub mod engine;
 pub mod import;
 pub mod logging;
+pub mod metrics;
 pub mod model;
 pub mod paths;
 pub mod policy;

@@ -3,7 +3,7 @@
 
 use crate::action::{Action, ActionKind, Actor};
 use crate::app::live::Notice;
-use crate::app::pipeline::Pipeline;
+use crate::app::pipeline::{AlertKind, Pipeline};
 use crate::model::{ChatId, Timestamp, UserId};
 use crate::policy::{self, Label, LabelRequest, PlannedAction};
 use crate::raid::Containment;
@@ -12,16 +12,7 @@ use warden_ui::Command;
 
 /// Applies one command; failures come back as error notices, never panics.
 pub fn apply(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Notice {
-    match run(pipeline, moderator, command) {
-        Ok(text) => Notice {
-            text,
-            is_error: false,
-        },
-        Err(err) => Notice {
-            text: format!("{err:#}"),
-            is_error: true,
-        },
-    }
+    notice(run(pipeline, moderator, command))
 }
 
 fn run(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Result<String> {
@@ -287,6 +278,50 @@ fn run(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Result<Str
     }
 }
 
+/// Lifts a ban in every chat the user is known in (admin chat `/unban`).
+pub fn unban(pipeline: &mut Pipeline, moderator: &str, user: UserId) -> Notice {
+    let by = Actor::Moderator(moderator.to_string());
+    notice(target_chats(pipeline, user, None).and_then(|chats| {
+        let n = act(pipeline, &chats, user, ActionKind::Unban, "unbanned", &by)?;
+        Ok(format!("unban of {user} queued in {n} chat(s)"))
+    }))
+}
+
+/// Whitelist, blacklist or neither (admin chat `/whitelist`, `/blacklist`).
+pub fn set_listed(pipeline: &mut Pipeline, moderator: &str, user: UserId, listed: &str) -> Notice {
+    let now = pipeline.now();
+    let users = &mut pipeline.policy.users;
+    users.set_whitelisted(user, listed == "whitelist", now);
+    users.set_blacklisted(user, listed == "blacklist", now);
+    let write = pipeline
+        .store()
+        .writer()
+        .commit(warden_store::WriteOp::SetUserListed {
+            user_id: user,
+            listed: listed.to_string(),
+            by: Actor::Moderator(moderator.to_string()).to_string(),
+            at: now,
+        });
+    notice(
+        write
+            .map(|_| format!("{user}: {listed}"))
+            .map_err(anyhow::Error::from),
+    )
+}
+
+fn notice(result: Result<String>) -> Notice {
+    match result {
+        Ok(text) => Notice {
+            text,
+            is_error: false,
+        },
+        Err(err) => Notice {
+            text: format!("{err:#}"),
+            is_error: true,
+        },
+    }
+}
+
 /// The chats a user command applies to: the given one, else every watched chat the user is in.
 fn target_chats(pipeline: &Pipeline, user: UserId, chat: Option<ChatId>) -> Result<Vec<ChatId>> {
     if let Some(chat) = chat {
@@ -413,6 +448,9 @@ fn label(
         "labelled {}: the classifier has learned it (u undoes)",
         label.as_str()
     );
+    if label == Label::Ham && record.flagged {
+        crate::metrics::flagged_then_ham();
+    }
     if label == Label::Ham {
         // Ham on a flagged message: undo what was done to the user.
         let mode = pipeline.policy.cfg.mode_for(chat);
@@ -474,12 +512,29 @@ fn save_rule(
 }
 
 fn accept_alert(pipeline: &mut Pipeline, alert: u64, by: &Actor) -> Result<String> {
-    let user = pipeline
+    let (user, kind) = pipeline
         .alerts()
         .iter()
         .find(|a| a.id == alert)
-        .and_then(|a| a.user_id)
+        .and_then(|a| Some((a.user_id?, a.kind.clone())))
         .ok_or_else(|| anyhow!("that alert names no user"))?;
+    if kind == AlertKind::Appeal {
+        // Accepting an appeal lifts what was done: strikes forgiven, bans and mutes lifted.
+        let forgiven = forgive(pipeline, user, "appeal accepted", by)?;
+        let chats = target_chats(pipeline, user, None)?;
+        let n = act(
+            pipeline,
+            &chats,
+            user,
+            ActionKind::Unban,
+            "appeal accepted",
+            by,
+        )?;
+        pipeline.dismiss_alert(alert);
+        return Ok(format!(
+            "appeal of {user} accepted: {forgiven}; unban queued in {n} chat(s)"
+        ));
+    }
     let messages = pipeline
         .store()
         .reader()?

@@ -2,9 +2,11 @@
 //! the executor; the console thread owns the terminal and reads the store and the published
 //! [`live::LiveView`]. They talk through channels only.
 
+pub mod admin_desk;
 pub mod commands;
 pub mod console;
 pub mod live;
+pub mod live_runtime;
 pub mod pipeline;
 pub mod runtime;
 pub mod source;

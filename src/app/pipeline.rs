@@ -48,6 +48,8 @@ pub enum AlertKind {
         score_pct: u8,
     },
     Containment,
+    /// A banned or muted member asked to be let back in (private chat with the bot).
+    Appeal,
 }
 
 /// What one event led to.
@@ -701,6 +703,17 @@ impl Pipeline {
             Some(change) => self.on_raid_signal(RaidSignal::ContainmentChanged(change)),
             None => Ok(Vec::new()),
         }
+    }
+
+    /// A member's appeal: an alert with their words; the console accepts (forgive) or dismisses.
+    pub fn appeal(&mut self, user: UserId, text: &str, at: Timestamp) {
+        self.alert(
+            at,
+            user,
+            AlertKind::Appeal,
+            format!("appeal from {user}: {text}"),
+            Some(user),
+        );
     }
 
     pub fn dismiss_alert(&mut self, id: u64) {

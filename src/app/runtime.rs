@@ -18,9 +18,9 @@ use warden_store::Store;
 use warden_ui as ui;
 
 /// How often the console gets a fresh view.
-const PUBLISH_EVERY: Duration = Duration::from_millis(100);
+pub(crate) const PUBLISH_EVERY: Duration = Duration::from_millis(100);
 /// Longest sleep between looking at the command channel.
-const IDLE_STEP: Duration = Duration::from_millis(20);
+pub(crate) const IDLE_STEP: Duration = Duration::from_millis(20);
 /// Per-second rate history kept for the sparklines.
 const RATE_SECONDS: usize = 120;
 
@@ -152,6 +152,8 @@ pub struct Publisher {
     reader: warden_store::Reader,
     demo: bool,
     pub finished: bool,
+    /// The live accounts as the status bar shows them (empty in the demo).
+    pub accounts: Vec<ui::AccountStatus>,
     messages_per_sec: VecDeque<u64>,
     flagged_per_sec: VecDeque<u64>,
     current_second: Option<Instant>,
@@ -194,6 +196,7 @@ impl Publisher {
             reader: store.reader()?,
             demo,
             finished: false,
+            accounts: Vec::new(),
             messages_per_sec: VecDeque::from(vec![0; RATE_SECONDS]),
             flagged_per_sec: VecDeque::from(vec![0; RATE_SECONDS]),
             current_second: None,
@@ -272,7 +275,7 @@ impl Publisher {
                 flood_wait: None,
             }]
         } else {
-            Vec::new()
+            self.accounts.clone()
         };
         let status = ui::StatusView {
             accounts,
@@ -392,7 +395,7 @@ impl Publisher {
                 },
                 None,
             ),
-            AlertKind::Containment => (ui::AlertKind::Other, None),
+            AlertKind::Containment | AlertKind::Appeal => (ui::AlertKind::Other, None),
         };
         ui::AlertRow {
             id: alert.id,

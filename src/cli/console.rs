@@ -1,12 +1,19 @@
-//! Opening the console: `warden` (demo when no Telegram account is configured) and `warden demo`.
+//! Opening the console: `warden` (live with a Telegram account, else the demo), `warden demo`,
+//! and `warden daemon` (the live runtime without a terminal).
 
 use crate::app::console::{ConsoleOptions, run_console};
-use crate::app::runtime::{DemoOptions, spawn_demo};
+use crate::app::live::ToRuntime;
+use crate::app::live_runtime::spawn_live;
+use crate::app::runtime::{DemoOptions, RuntimeHandle, spawn_demo};
 use crate::cli::Env;
+use crate::config::Config;
 use crate::logging::{self, LogFormat};
 use crate::sim::{FaultConfig, Scenario, Speed};
+use crate::telegram::live::LiveConnection;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::process::ExitCode;
 use warden_store::Store;
 
@@ -36,16 +43,27 @@ impl Default for DemoArgs {
     }
 }
 
-/// `warden` with no subcommand.
-pub fn open(env: &Env) -> Result<ExitCode> {
+/// `warden` with no subcommand: the live console when a Telegram account is configured, else the
+/// demo.
+pub fn open(env: &Env, dry_run: bool) -> Result<ExitCode> {
     let secrets = env.secrets()?;
     if secrets.is_empty() {
-        return demo(env, DemoArgs::default());
+        return demo(
+            env,
+            DemoArgs {
+                dry_run,
+                ..DemoArgs::default()
+            },
+        );
     }
-    bail!(
-        "Telegram credentials are configured, but the live console is not wired to Telegram yet; \
-         `warden demo` opens the console on the simulated community"
-    )
+    env.paths.ensure_dirs()?;
+    let _log = logging::init(&env.paths.log_dir, LogFormat::Text)?;
+    let config = live_config(env, dry_run);
+    let store = Store::open(&env.paths.db_file)?;
+    eprintln!("Connecting to Telegram…");
+    let connection = LiveConnection::open(&env.paths.sessions_dir, &secrets, &config.telegram)?;
+    let runtime = spawn_live(config.clone(), store, connection)?;
+    console_over(env, &env.paths.db_file, &config, runtime)
 }
 
 /// `warden demo`: the simulated community in its own database, never mixed with a real one.
@@ -64,10 +82,7 @@ pub fn demo(env: &Env, args: DemoArgs) -> Result<ExitCode> {
         }
     }
     let store = Store::open(db)?;
-    let mut config = env.config.clone();
-    if args.dry_run {
-        config.policy.mode = crate::policy::ChatMode::DryRun;
-    }
+    let config = live_config(env, args.dry_run);
     tracing::info!(scenario = %scenario.name, seed = args.seed, "demo starting");
     let runtime = spawn_demo(
         config.clone(),
@@ -79,6 +94,20 @@ pub fn demo(env: &Env, args: DemoArgs) -> Result<ExitCode> {
             faults: FaultConfig::default(),
         },
     )?;
+    console_over(env, db, &config, runtime)
+}
+
+/// The config with `--dry-run` applied: everything recorded, nothing sent.
+fn live_config(env: &Env, dry_run: bool) -> Config {
+    let mut config = env.config.clone();
+    if dry_run {
+        config.policy.mode = crate::policy::ChatMode::DryRun;
+    }
+    config
+}
+
+/// Runs the console until the moderator quits, then stops the runtime.
+fn console_over(env: &Env, db: &Path, config: &Config, runtime: RuntimeHandle) -> Result<ExitCode> {
     let options = ConsoleOptions {
         keymap_file: Some(env.paths.keymap_file.clone()).filter(|f| f.exists()),
         policy: config.policy.clone(),
@@ -91,7 +120,7 @@ pub fn demo(env: &Env, args: DemoArgs) -> Result<ExitCode> {
         runtime.notices,
         options,
     );
-    let _ = runtime.to_runtime.send(crate::app::live::ToRuntime::Quit);
+    let _ = runtime.to_runtime.send(ToRuntime::Quit);
     let finished = runtime
         .thread
         .join()
@@ -99,4 +128,75 @@ pub fn demo(env: &Env, args: DemoArgs) -> Result<ExitCode> {
     console?;
     finished?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DaemonArgs {
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<SocketAddr>,
+    /// Record everything, send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `warden daemon`: the live runtime without a terminal; JSON logs; stops cleanly on SIGTERM or
+/// Ctrl-C. A console can open the same database alongside it.
+pub fn daemon(env: &Env, args: DaemonArgs) -> Result<ExitCode> {
+    env.paths.ensure_dirs()?;
+    let _log = logging::init(&env.paths.log_dir, LogFormat::Json)?;
+    let secrets = env.secrets()?;
+    if secrets.is_empty() {
+        bail!(
+            "`warden daemon` needs a Telegram account: set WARDEN_BOT_TOKEN, WARDEN_API_ID and              WARDEN_API_HASH (or secrets.toml), or run `warden login user`"
+        );
+    }
+    if let Some(addr) = args.metrics {
+        crate::metrics::serve(addr)?;
+        tracing::info!(%addr, "serving metrics");
+    }
+    let config = live_config(env, args.dry_run);
+    let store = Store::open(&env.paths.db_file)?;
+    let connection = LiveConnection::open(&env.paths.sessions_dir, &secrets, &config.telegram)?;
+    let accounts: Vec<String> = connection
+        .connected
+        .iter()
+        .map(|a| a.kind.to_string())
+        .collect();
+    tracing::info!(?accounts, db = %env.paths.db_file.display(), "daemon started");
+    let runtime = spawn_live(config, store, connection)?;
+    let signal = wait_for_stop(&runtime)?;
+    tracing::info!(signal, "stopping");
+    let _ = runtime.to_runtime.send(ToRuntime::Quit);
+    runtime
+        .thread
+        .join()
+        .map_err(|_| anyhow!("the runtime thread panicked (see the log)"))??;
+    tracing::info!("daemon stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Blocks until SIGTERM, SIGINT or the runtime ending on its own (an error); says which.
+fn wait_for_stop(runtime: &RuntimeHandle) -> Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let signals = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the signal watcher")?;
+    signals.block_on(async {
+        let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                _ = term.recv() => return Ok("SIGTERM"),
+                _ = interrupt.recv() => return Ok("SIGINT"),
+                _ = tick.tick() => {
+                    if runtime.thread.is_finished() {
+                        return Ok("runtime ended");
+                    }
+                }
+            }
+        }
+    })
 }

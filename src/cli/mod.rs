@@ -28,6 +28,9 @@ pub struct Cli {
     /// Database file (default: warden.db in the data directory).
     #[arg(long, global = true, value_name = "FILE")]
     pub db: Option<PathBuf>,
+    /// With no subcommand: open the console in dry-run (everything recorded, nothing sent).
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -36,6 +39,9 @@ pub struct Cli {
 pub enum Command {
     /// Open the console on the built-in simulated community (its own database, marked DEMO).
     Demo(console::DemoArgs),
+    /// The live runtime without a terminal, for servers: JSON logs, stops on SIGTERM, optional
+    /// Prometheus metrics. A console can open the same database alongside it.
+    Daemon(console::DaemonArgs),
     /// Print every path Warden uses.
     Paths,
     #[command(flatten)]
@@ -125,6 +131,7 @@ pub fn main() -> ExitCode {
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let env = Env::load(&cli)?;
+    let dry_run = cli.dry_run;
     match cli.command {
         Some(Command::Paths) => {
             for (name, path) in env.paths.listing() {
@@ -175,6 +182,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Simulate(args)) => headless::simulate(&env, &args),
         Some(Command::Import(args)) => headless::import(&env, &args),
         Some(Command::Samples(cmd)) => headless::samples(&env, cmd),
-        None => console::open(&env),
+        Some(Command::Daemon(args)) => console::daemon(&env, args),
+        None => console::open(&env, dry_run),
     }
 }

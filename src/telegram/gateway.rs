@@ -4,6 +4,7 @@
 //! `Gateway::execute` is synchronous: it blocks on a tokio `Handle`, so call it from the executor's
 //! own thread (never from inside an async task).
 
+use super::admin::ReportButton;
 use super::api::{AccountKind, ModerationApi, OutgoingMessage, Rights, TgError};
 use crate::action::{Action, ActionKind, Gateway, GatewayError};
 use crate::model::{ChatId, Timestamp};
@@ -295,24 +296,56 @@ impl<A: ModerationApi + Clone> TelegramGateway<A> {
         Ok(())
     }
 
-    fn notify(&mut self, chat: ChatId, text: String, now: Timestamp) -> Result<(), GatewayError> {
+    /// Posts to the admin chat; a report about a user's message carries the Ban / Not spam / Info
+    /// buttons the admin desk answers.
+    fn notify(
+        &mut self,
+        action: &Action,
+        text: String,
+        now: Timestamp,
+    ) -> Result<(), GatewayError> {
+        let chat = action.chat_id;
         let Some(admin_chat) = self.admin_chat else {
             return Ok(());
         };
+        let mut buttons = Vec::new();
+        if let (Some(user), Some(message)) = (action.user_id, action.message_id) {
+            buttons.push(vec![
+                ("Ban".to_string(), ReportButton::Ban { chat, user }.encode()),
+                (
+                    "Not spam".to_string(),
+                    ReportButton::NotSpam {
+                        chat,
+                        message,
+                        user,
+                    }
+                    .encode(),
+                ),
+                (
+                    "Info".to_string(),
+                    ReportButton::Info { chat, message }.encode(),
+                ),
+            ]);
+        }
         let message = OutgoingMessage {
             text: format!("{} — {text}", self.chat_label(chat)),
-            ..Default::default()
+            buttons,
+            reply_to: None,
         };
-        self.run(
-            now,
-            false,
-            "post to the admin chat",
-            admin_chat,
-            move |api: A| {
-                let message = message.clone();
-                async move { api.send_message(admin_chat, message).await }
-            },
-        )
+        self.post(admin_chat, message, now)
+    }
+
+    /// Posts a message (admin desk answers, reports) through the first usable account.
+    pub fn post(
+        &mut self,
+        chat: ChatId,
+        message: OutgoingMessage,
+        now: Timestamp,
+    ) -> Result<(), GatewayError> {
+        self.run(now, false, "post a message", chat, move |api: A| {
+            let message = message.clone();
+            async move { api.send_message(chat, message).await }
+        })
         .map(|_| ())
     }
 }
@@ -445,7 +478,7 @@ impl<A: ModerationApi + Clone> Gateway for TelegramGateway<A> {
                 } else {
                     action.reason.clone()
                 };
-                self.notify(chat, text, now)
+                self.notify(action, text, now)
             }
             // Warden's own bookkeeping: nothing goes to Telegram.
             ActionKind::Strike

@@ -9,6 +9,7 @@
 //! - [`captcha`]: the join captcha state machine.
 //! - [`login`], [`cli`]: login flows and `warden login|logout bot|user`.
 //! - [`client`]: connecting through grammers, the update task, the real `ModerationApi`.
+//! - [`live`]: both accounts connected for the live runtime, events deduplicated across them.
 
 pub mod admin;
 pub mod api;
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod gateway;
+pub mod live;
 pub mod login;
 pub mod session;
 pub mod updates;

@@ -222,6 +222,14 @@ impl FileSession {
         Ok(self.load_peer(PeerId::self_user())?.is_some())
     }
 
+    /// The logged-in account's own user id, cached at sign-in.
+    pub fn self_user_id(&self) -> Result<Option<i64>, SessionError> {
+        Ok(match self.load_peer(PeerId::self_user())? {
+            Some(PeerInfo::User { id, .. }) => Some(id),
+            _ => None,
+        })
+    }
+
     fn load_peer(&self, peer: PeerId) -> Result<Option<PeerInfo>, SessionError> {
         let db = self.db()?;
         let map_row = |row: &rusqlite::Row<'_>| -> rusqlite::Result<PeerInfo> {

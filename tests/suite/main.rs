@@ -3,11 +3,13 @@
 
 mod common;
 
+mod admin_desk;
 mod app_pipeline;
 mod cli_records;
 mod console_latency;
 mod console_pty;
 mod console_source;
+mod daemon;
 mod engine_cli;
 mod headless_faults;
 mod headless_import;

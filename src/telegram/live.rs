@@ -1,0 +1,264 @@
+//! A live connection: both accounts (each optional) connected, their update tasks feeding one
+//! channel, and the [`TelegramGateway`] that acts through them. The app's runtime thread drains
+//! [`LiveConnection::try_next`] and runs the executor on [`LiveConnection::gateway`].
+
+use super::api::AccountKind;
+use super::client::{Account, GrammersApi, GrammersLogin, connect};
+use super::config::TelegramConfig;
+use super::gateway::TelegramGateway;
+use super::login::login_bot;
+use super::updates::Inbound;
+use crate::config::Secrets;
+use crate::model::{Event, UserId};
+use anyhow::{Context, Result, bail};
+use std::collections::{HashSet, VecDeque};
+use std::path::Path;
+use tokio::sync::mpsc;
+
+/// Updates waiting for the runtime thread; beyond this the update tasks wait (backpressure).
+const INBOUND_CAPACITY: usize = 10_000;
+/// How many recent event keys are remembered to drop the copy the other account also received.
+const DEDUPE_KEYS: usize = 20_000;
+
+/// One account as the console's status bar shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountState {
+    pub kind: AccountKind,
+    pub user_id: UserId,
+}
+
+pub struct LiveConnection {
+    runtime: tokio::runtime::Runtime,
+    accounts: Vec<Account>,
+    inbound: mpsc::Receiver<(AccountKind, Inbound)>,
+    pub gateway: TelegramGateway<GrammersApi>,
+    pub connected: Vec<AccountState>,
+    dedupe: Dedupe,
+}
+
+impl LiveConnection {
+    /// Connects every account that can be: the bot when a token is set (signing it in the first
+    /// time), the user account when `warden login user` was done. Fails when neither can.
+    pub fn open(sessions_dir: &Path, secrets: &Secrets, config: &TelegramConfig) -> Result<Self> {
+        let api_id = config.api_id(secrets.api_id).context(
+            "no api_id: set WARDEN_API_ID (or api_id in secrets.toml or [telegram]); get one at my.telegram.org",
+        )?;
+        std::fs::create_dir_all(sessions_dir)
+            .with_context(|| format!("cannot create {}", sessions_dir.display()))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("warden-telegram")
+            .enable_all()
+            .build()
+            .context("cannot start the Telegram runtime")?;
+        let (tx, inbound) = mpsc::channel(INBOUND_CAPACITY);
+        let (accounts, connected) = runtime.block_on(async {
+            let mut accounts = Vec::new();
+            let mut connected = Vec::new();
+            for kind in [AccountKind::Bot, AccountKind::User] {
+                match open_account(kind, sessions_dir, api_id, secrets, config).await {
+                    Ok(Some((account, user_id))) => {
+                        connected.push(AccountState { kind, user_id });
+                        accounts.push(account);
+                    }
+                    Ok(None) => tracing::info!(account = %kind, "not configured; skipped"),
+                    Err(err) => tracing::warn!(account = %kind, "cannot connect: {err:#}"),
+                }
+            }
+            let own_ids: Vec<UserId> = connected.iter().map(|a| a.user_id).collect();
+            for account in &mut accounts {
+                account
+                    .spawn_updates(config, own_ids.clone(), tx.clone())
+                    .await?;
+            }
+            anyhow::Ok((accounts, connected))
+        })?;
+        if accounts.is_empty() {
+            bail!(
+                "no Telegram account could connect: set WARDEN_BOT_TOKEN for the bot, or run \
+                 `warden login user` for the user account (details in the log)"
+            );
+        }
+        let api_of = |kind: AccountKind| accounts.iter().find(|a| a.kind == kind).map(Account::api);
+        let mut gateway = TelegramGateway::new(
+            runtime.handle().clone(),
+            api_of(AccountKind::Bot),
+            api_of(AccountKind::User),
+        );
+        gateway.set_admin_chat(config.admin_chat);
+        Ok(LiveConnection {
+            runtime,
+            accounts,
+            inbound,
+            gateway,
+            connected,
+            dedupe: Dedupe::default(),
+        })
+    }
+
+    /// The next update, if one is waiting; the copy of an event the other account already
+    /// delivered is dropped.
+    pub fn try_next(&mut self) -> Option<(AccountKind, Inbound)> {
+        loop {
+            let (kind, inbound) = self.inbound.try_recv().ok()?;
+            if let Inbound::Event(event) = &inbound
+                && !self.dedupe.first_time(event)
+            {
+                continue;
+            }
+            return Some((kind, inbound));
+        }
+    }
+
+    /// Disconnects both accounts; their update tasks save the update state first.
+    pub fn shutdown(self) {
+        let LiveConnection {
+            runtime, accounts, ..
+        } = self;
+        runtime.block_on(async {
+            for account in accounts {
+                account.shutdown().await;
+            }
+        });
+    }
+}
+
+/// Connects one account. `None` when it is not configured (no token; user never logged in).
+async fn open_account(
+    kind: AccountKind,
+    sessions_dir: &Path,
+    api_id: i32,
+    secrets: &Secrets,
+    config: &TelegramConfig,
+) -> Result<Option<(Account, UserId)>> {
+    let session_exists = sessions_dir.join(kind.session_file()).exists();
+    match kind {
+        AccountKind::Bot if secrets.bot_token.is_none() => return Ok(None),
+        AccountKind::User if !session_exists => return Ok(None),
+        _ => {}
+    }
+    let account = connect(sessions_dir, kind, api_id, config)?;
+    if !account.session.has_self_user()? {
+        match (
+            kind,
+            secrets.bot_token.as_deref(),
+            secrets.api_hash.as_deref(),
+        ) {
+            (AccountKind::Bot, Some(token), Some(api_hash)) => {
+                let name = login_bot(&GrammersLogin(&account.client), token, api_hash).await?;
+                tracing::info!(account = %kind, %name, "signed in");
+            }
+            (AccountKind::Bot, _, None) => {
+                account.shutdown().await;
+                bail!("the bot's first sign-in needs api_hash (WARDEN_API_HASH)");
+            }
+            _ => {
+                account.shutdown().await;
+                bail!("the {kind} session is not logged in: run `warden login {kind}`");
+            }
+        }
+    }
+    let user_id = account
+        .session
+        .self_user_id()?
+        .context("the session holds no account after sign-in")?;
+    Ok(Some((account, user_id)))
+}
+
+/// Both accounts see the same group: the second copy of an event is dropped.
+#[derive(Default)]
+pub struct Dedupe {
+    seen: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl Dedupe {
+    /// True the first time an event is offered.
+    pub fn first_time(&mut self, event: &Event) -> bool {
+        let Some(key) = event_key(event) else {
+            return true;
+        };
+        if !self.seen.insert(key.clone()) {
+            return false;
+        }
+        self.order.push_back(key);
+        if self.order.len() > DEDUPE_KEYS
+            && let Some(old) = self.order.pop_front()
+        {
+            self.seen.remove(&old);
+        }
+        true
+    }
+}
+
+/// What makes two deliveries the same event; `None` for events that are never duplicated.
+fn event_key(event: &Event) -> Option<String> {
+    Some(match event {
+        Event::Message(m) => format!("m|{}|{}", m.chat_id, m.id),
+        // An edit can happen twice: the text tells the copies apart.
+        Event::Edited(m) => format!("e|{}|{}|{}", m.chat_id, m.id, m.text),
+        Event::Joined { chat_id, user, .. } => format!("j|{chat_id}|{}", user.id),
+        Event::Left {
+            chat_id,
+            user_id,
+            date,
+        } => format!("l|{chat_id}|{user_id}|{date}"),
+        Event::Deleted { chat_id, ids, .. } => format!("d|{chat_id}|{ids:?}"),
+        Event::RestrictedByAdmin {
+            chat_id,
+            user_id,
+            date,
+            banned,
+            ..
+        } => format!("r|{chat_id}|{user_id}|{date}|{banned}"),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Message, Person};
+
+    fn message(id: i64, text: &str) -> Message {
+        Message {
+            chat_id: -100,
+            id,
+            text: text.into(),
+            from: Person {
+                id: 7,
+                ..Person::default()
+            },
+            ..Message::default()
+        }
+    }
+
+    #[test]
+    fn the_other_accounts_copy_is_dropped_and_new_edits_pass() {
+        let mut dedupe = Dedupe::default();
+        let table = [
+            (Event::Message(message(1, "hi")), true),
+            (Event::Message(message(1, "hi")), false),
+            (Event::Message(message(2, "hi")), true),
+            (Event::Edited(message(1, "hi!")), true),
+            (Event::Edited(message(1, "hi!")), false),
+            (Event::Edited(message(1, "buy crypto")), true),
+        ];
+        for (i, (event, first)) in table.into_iter().enumerate() {
+            assert_eq!(dedupe.first_time(&event), first, "step {i}");
+        }
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let mut dedupe = Dedupe::default();
+        for id in 0..(DEDUPE_KEYS as i64 + 10) {
+            dedupe.first_time(&Event::Message(message(id, "x")));
+        }
+        assert_eq!(dedupe.seen.len(), DEDUPE_KEYS);
+        assert!(
+            dedupe.first_time(&Event::Message(message(0, "x"))),
+            "forgotten"
+        );
+    }
+}

@@ -4,7 +4,10 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use warden_ui::{AlertRow, ClusterId, ClusterRow, ClusterView, RuleRow, StatsView, StatusView};
+use warden_ui::{
+    AlertRow, ClusterId, ClusterRow, ClusterView, RuleRow, StatsView, StatusView, UserId,
+    UserbotView,
+};
 
 #[derive(Debug, Clone, Default)]
 pub struct LiveView {
@@ -24,6 +27,10 @@ pub struct LiveView {
     pub rules: Vec<RuleRow>,
     /// Store row id of the newest flagged message (the feed's freeze anchor and change marker).
     pub newest_flagged: u64,
+    /// A user account is connected: the Investigator can ask it about users.
+    pub user_account: bool,
+    /// What the user account found about users the Investigator opened.
+    pub userbot: HashMap<UserId, UserbotView>,
 }
 
 /// Shared handle to the published view.

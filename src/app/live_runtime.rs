@@ -2,6 +2,7 @@
 //! the accounts, the admin desk answering the admin chat. The console and `warden daemon` both
 //! drive it; only who sends `ToRuntime::Quit` differs.
 
+use crate::action::{Action, ActionKind, Actor};
 use crate::app::admin_desk::{AdminDesk, Reply};
 use crate::app::commands;
 use crate::app::live::{Notice, SharedView, ToRuntime};
@@ -10,15 +11,20 @@ use crate::app::runtime::{IDLE_STEP, PUBLISH_EVERY, Publisher, RuntimeHandle};
 use crate::config::Config;
 use crate::metrics;
 use crate::model::{Event, Timestamp};
+use crate::policy;
 use crate::policy::Executor;
 use crate::telegram::admin::AdminAuth;
 use crate::telegram::api::{AccountKind, OutgoingMessage};
+use crate::telegram::captcha::{CaptchaBook, CaptchaStep};
+use crate::telegram::client::Investigation;
+use crate::telegram::config::CaptchaConfig;
+use crate::telegram::gateway::RightsSnapshot;
 use crate::telegram::live::LiveConnection;
 use crate::telegram::updates::Inbound;
 use anyhow::{Context, Result};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::Instant;
-use warden_store::Store;
+use warden_store::{Store, WriteOp};
 use warden_ui as ui;
 
 /// Updates handled per loop turn before commands and the executor get their turn.
@@ -77,6 +83,15 @@ fn run_live(
             chat_admins: Vec::new(),
         },
     };
+    restore_snapshots(&pipeline, &mut connection);
+    let captcha_cfg = config.telegram.captcha.clone();
+    let mut captcha = Captcha {
+        book: CaptchaBook::new(captcha_cfg.timeout_secs, captcha_cfg.choices),
+        config: captcha_cfg,
+        nonce: std::process::id() as u64 ^ unix_now() as u64,
+    };
+    publisher.user_account = connection.has_user_account();
+    let mut saved_snapshots = connection.gateway.snapshots().clone();
     let mut last_second = 0;
     let mut last_publish = Instant::now() - PUBLISH_EVERY;
     let result = loop {
@@ -90,6 +105,11 @@ fn run_live(
                             .into(),
                         is_error: true,
                     });
+                }
+                ToRuntime::Command(warden_ui::Command::OpenUser { user }) => {
+                    if connection.investigate(user) {
+                        publisher.userbot.remove(&user);
+                    }
                 }
                 ToRuntime::Command(command) => {
                     let notice = commands::apply(&mut pipeline, &config.general.moderator, command);
@@ -107,15 +127,34 @@ fn run_live(
                 break;
             };
             handled += 1;
-            if let Err(err) = handle(&mut pipeline, &desk, &mut connection, account, inbound) {
+            let handled_ok = handle(
+                &mut pipeline,
+                &desk,
+                &mut captcha,
+                &mut connection,
+                account,
+                inbound,
+            );
+            if let Err(err) = handled_ok {
                 tracing::error!("cannot handle an update: {err:#}");
             }
+        }
+        while let Some((user, found)) = connection.try_investigation() {
+            publisher.userbot.insert(user, userbot_view(found));
+            last_publish = Instant::now() - PUBLISH_EVERY;
         }
         let now = unix_now().max(pipeline.now());
         if now > last_second {
             last_second = now;
+            for step in captcha.book.expire(now) {
+                captcha.carry_out(&mut pipeline, &mut connection, step)?;
+            }
             let report = executor.run_due(&mut connection.gateway, now)?;
             metrics::executor_ran(&report);
+            if connection.gateway.snapshots() != &saved_snapshots {
+                saved_snapshots = connection.gateway.snapshots().clone();
+                save_snapshots(&pipeline, &saved_snapshots, now);
+            }
             pipeline.tick(now)?;
             publisher.accounts = account_status(&connection, now);
         }
@@ -134,6 +173,7 @@ fn run_live(
 fn handle(
     pipeline: &mut Pipeline,
     desk: &AdminDesk,
+    captcha: &mut Captcha,
     connection: &mut LiveConnection,
     account: AccountKind,
     inbound: Inbound,
@@ -151,11 +191,25 @@ fn handle(
                 let started = Instant::now();
                 let outcome = pipeline.handle(&event)?;
                 metrics::event_handled(&event, &outcome, started.elapsed());
+                captcha.on_event(pipeline, connection, &event)?;
                 Vec::new()
             }
         }
         // Buttons are only answered by the account that posted them (the bot).
-        Inbound::Button(press) if account == AccountKind::Bot => desk.button(pipeline, &press),
+        Inbound::Button(press) if account == AccountKind::Bot => {
+            if press.data.starts_with("c:") {
+                let step = captcha.book.on_press(
+                    press.chat_id,
+                    press.user_id,
+                    &press.data,
+                    pipeline.now(),
+                );
+                captcha.carry_out(pipeline, connection, step)?;
+                Vec::new()
+            } else {
+                desk.button(pipeline, &press)
+            }
+        }
         Inbound::Button(_) => Vec::new(),
         Inbound::DefaultRightsChanged { chat_id, rights } => {
             tracing::info!(chat_id, ?rights, "default member rights changed");
@@ -202,4 +256,166 @@ fn account_status(connection: &LiveConnection, now: Timestamp) -> Vec<ui::Accoun
             }
         })
         .collect()
+}
+
+/// The settings key under which contained chats' previous rights survive a restart.
+const SNAPSHOTS_KEY: &str = "telegram.rights_snapshots";
+
+fn restore_snapshots(pipeline: &Pipeline, connection: &mut LiveConnection) {
+    let stored = pipeline
+        .store()
+        .reader()
+        .and_then(|r| r.setting(SNAPSHOTS_KEY));
+    match stored.map(|v| v.map(serde_json::from_value::<Snapshots>)) {
+        Ok(Some(Ok(snapshots))) => connection.gateway.restore_snapshots(snapshots),
+        Ok(None) => {}
+        Ok(Some(Err(err))) => tracing::error!("stored rights snapshots unreadable: {err}"),
+        Err(err) => tracing::error!("cannot read the rights snapshots: {err}"),
+    }
+}
+
+type Snapshots = std::collections::HashMap<crate::model::ChatId, RightsSnapshot>;
+
+/// Acknowledged: a crash after bunker-on must still restore the exact rights on release.
+fn save_snapshots(pipeline: &Pipeline, snapshots: &Snapshots, now: Timestamp) {
+    let value = serde_json::to_value(snapshots).unwrap_or_default();
+    let saved = pipeline.store().writer().commit(WriteOp::PutSetting {
+        key: SNAPSHOTS_KEY.to_string(),
+        value,
+        by: "system".to_string(),
+        at: now,
+    });
+    if let Err(err) = saved {
+        tracing::error!("cannot save the rights snapshots: {err}");
+    }
+}
+
+/// The join captcha, live: mute and kick go through the outbox (durable, audited); the challenge
+/// is posted at once.
+struct Captcha {
+    config: CaptchaConfig,
+    book: CaptchaBook,
+    nonce: u64,
+}
+
+impl Captcha {
+    fn applies_to(&self, chat: crate::model::ChatId) -> bool {
+        self.config.enabled && (self.config.chats.is_empty() || self.config.chats.contains(&chat))
+    }
+
+    fn on_event(
+        &mut self,
+        pipeline: &mut Pipeline,
+        connection: &mut LiveConnection,
+        event: &Event,
+    ) -> Result<()> {
+        match event {
+            Event::Joined {
+                chat_id,
+                user,
+                date,
+                ..
+            } if self.applies_to(*chat_id) && !user.is_bot => {
+                let exempt = pipeline
+                    .policy
+                    .users
+                    .get(user.id)
+                    .is_some_and(|u| u.whitelisted || u.is_trusted_in(*chat_id));
+                // A cheap deterministic mix is enough: it only has to be unguessable by a bot
+                // that has not seen the buttons.
+                self.nonce = self
+                    .nonce
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(user.id as u64 | 1);
+                let step = self
+                    .book
+                    .on_join(*chat_id, user.id, exempt, *date, self.nonce >> 16);
+                self.carry_out(pipeline, connection, step)
+            }
+            Event::Left {
+                chat_id, user_id, ..
+            } => {
+                self.book.on_leave(*chat_id, *user_id);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn carry_out(
+        &mut self,
+        pipeline: &mut Pipeline,
+        connection: &mut LiveConnection,
+        step: CaptchaStep,
+    ) -> Result<()> {
+        let now = pipeline.now();
+        let (chat, user, kind, reason) = match step {
+            CaptchaStep::Skip | CaptchaStep::Ignore => return Ok(()),
+            CaptchaStep::MuteAndChallenge(challenge) => {
+                let message = OutgoingMessage {
+                    text: challenge.prompt.clone(),
+                    buttons: vec![challenge.buttons.clone()],
+                    reply_to: None,
+                };
+                if let Err(err) = connection.gateway.post(challenge.chat_id, message, now) {
+                    tracing::warn!(
+                        chat_id = challenge.chat_id,
+                        "cannot post the captcha: {err}"
+                    );
+                }
+                let seconds = self.config.timeout_secs.max(60) * 2;
+                (
+                    challenge.chat_id,
+                    challenge.user_id,
+                    ActionKind::Mute { seconds },
+                    "captcha: waiting for the answer",
+                )
+            }
+            CaptchaStep::Pass { chat_id, user_id } => {
+                (chat_id, user_id, ActionKind::Unrestrict, "captcha passed")
+            }
+            CaptchaStep::Remove {
+                chat_id,
+                user_id,
+                why,
+            } => (chat_id, user_id, ActionKind::Kick, why),
+        };
+        let action = Action {
+            idempotency_key: policy::idempotency_key(
+                &Actor::System,
+                &kind,
+                chat,
+                Some(user),
+                None,
+                now,
+            ),
+            kind,
+            chat_id: chat,
+            user_id: Some(user),
+            message_id: None,
+            reason: reason.to_string(),
+            requested_by: Actor::System,
+        };
+        let mode = pipeline.policy.cfg.mode_for(chat);
+        pipeline.enqueue(&policy::apply_mode(mode, vec![action]).planned)?;
+        Ok(())
+    }
+}
+
+fn userbot_view(found: Result<Investigation, String>) -> ui::UserbotView {
+    match found {
+        Ok(found) => ui::UserbotView {
+            bio: found.bio,
+            common_chats: found.common_chats,
+            elsewhere: if found.has_photo {
+                Vec::new()
+            } else {
+                vec!["no profile photo".to_string()]
+            },
+        },
+        Err(err) => ui::UserbotView {
+            elsewhere: vec![format!("the user account could not look: {err}")],
+            ..ui::UserbotView::default()
+        },
+    }
 }

@@ -154,6 +154,9 @@ pub struct Publisher {
     pub finished: bool,
     /// The live accounts as the status bar shows them (empty in the demo).
     pub accounts: Vec<ui::AccountStatus>,
+    pub user_account: bool,
+    /// The Investigator's user-account findings, by user.
+    pub userbot: HashMap<ui::UserId, ui::UserbotView>,
     messages_per_sec: VecDeque<u64>,
     flagged_per_sec: VecDeque<u64>,
     current_second: Option<Instant>,
@@ -197,6 +200,8 @@ impl Publisher {
             demo,
             finished: false,
             accounts: Vec::new(),
+            user_account: false,
+            userbot: HashMap::new(),
             messages_per_sec: VecDeque::from(vec![0; RATE_SECONDS]),
             flagged_per_sec: VecDeque::from(vec![0; RATE_SECONDS]),
             current_second: None,
@@ -344,6 +349,8 @@ impl Publisher {
             stats,
             rules,
             newest_flagged,
+            user_account: self.user_account,
+            userbot: self.userbot.clone(),
         })
     }
 

@@ -14,7 +14,7 @@ use warden_store::{
 use warden_ui::{
     AlertRow, BacktestSummary, BanView, ChatSeen, ClusterId, ClusterRow, ClusterView, DataSource,
     FeedRow, Filter, HistoryKind, HistoryRow, Label, Page, PageQuery, RecentMessage, RuleError,
-    RuleRow, StatsView, StatusView, StrikeView, UserId, UserView, Verdict,
+    RuleRow, StatsView, StatusView, StrikeView, UserId, UserView, UserbotView, Verdict,
 };
 
 /// How many recent stored messages a rule backtest replays.
@@ -85,6 +85,18 @@ pub struct AppSource {
 impl AppSource {
     /// `reader` must be the console thread's own connection. `policy` gives the regex size limit
     /// and match mode, so the editor validates and backtests exactly as the runtime loads.
+    /// `None` (the pane says "needs user account") only when no user account is connected.
+    fn userbot_view(&self, id: UserId) -> Option<UserbotView> {
+        let live = self.live.lock();
+        if let Some(found) = live.userbot.get(&id) {
+            return Some(found.clone());
+        }
+        live.user_account.then(|| UserbotView {
+            elsewhere: vec!["asking the user account…".to_string()],
+            ..UserbotView::default()
+        })
+    }
+
     pub fn new(reader: Reader, live: SharedView, policy: &PolicyConfig) -> AppSource {
         AppSource {
             reader,
@@ -794,7 +806,7 @@ impl DataSource for AppSource {
                 })
                 .collect(),
             cluster: history.clusters.last().copied().or(live_cluster),
-            userbot: None,
+            userbot: self.userbot_view(id),
         })
     }
 

@@ -196,6 +196,36 @@ impl GrammersApi {
         }
     }
 
+    /// What only a user account sees of a user: bio, photo, the chats it shares with them.
+    pub async fn investigate(&self, user: UserId) -> Result<Investigation, TgError> {
+        let user_ref = self.peer(user).await?;
+        let tl::enums::users::UserFull::Full(full) = self
+            .client
+            .invoke(&tl::functions::users::GetFullUser {
+                id: user_ref.into(),
+            })
+            .await?;
+        let tl::enums::UserFull::Full(details) = full.full_user;
+        let common = self
+            .client
+            .invoke(&tl::functions::messages::GetCommonChats {
+                user_id: user_ref.into(),
+                max_id: 0,
+                limit: 100,
+            })
+            .await?;
+        let chats = match common {
+            tl::enums::messages::Chats::Chats(c) => c.chats,
+            tl::enums::messages::Chats::Slice(s) => s.chats,
+        };
+        Ok(Investigation {
+            user_id: user,
+            bio: details.about.filter(|b| !b.trim().is_empty()),
+            has_photo: details.profile_photo.is_some(),
+            common_chats: chats.iter().filter_map(chat_title).collect(),
+        })
+    }
+
     async fn channel(&self, id: ChatId) -> Result<PeerRef, TgError> {
         let peer = self.peer(id).await?;
         if peer.id.kind() != PeerKind::Channel {
@@ -204,6 +234,27 @@ impl GrammersApi {
             ));
         }
         Ok(peer)
+    }
+}
+
+/// The Investigator's user-account view of one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Investigation {
+    pub user_id: UserId,
+    pub bio: Option<String>,
+    pub has_photo: bool,
+    pub common_chats: Vec<String>,
+}
+
+fn chat_title(chat: &tl::enums::Chat) -> Option<String> {
+    match chat {
+        tl::enums::Chat::Empty(_) => None,
+        tl::enums::Chat::Chat(c) => Some(c.title.clone()),
+        tl::enums::Chat::Forbidden(c) => Some(c.title.clone()),
+        tl::enums::Chat::Channel(c) => Some(c.title.clone()),
+        tl::enums::Chat::ChannelForbidden(c) => Some(c.title.clone()),
+        tl::enums::Chat::Community(c) => Some(c.title.clone()),
+        tl::enums::Chat::CommunityForbidden(c) => Some(c.title.clone()),
     }
 }
 

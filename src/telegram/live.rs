@@ -3,7 +3,7 @@
 //! [`LiveConnection::try_next`] and runs the executor on [`LiveConnection::gateway`].
 
 use super::api::AccountKind;
-use super::client::{Account, GrammersApi, GrammersLogin, connect};
+use super::client::{Account, GrammersApi, GrammersLogin, Investigation, connect};
 use super::config::TelegramConfig;
 use super::gateway::TelegramGateway;
 use super::login::login_bot;
@@ -34,6 +34,8 @@ pub struct LiveConnection {
     pub gateway: TelegramGateway<GrammersApi>,
     pub connected: Vec<AccountState>,
     dedupe: Dedupe,
+    investigations_tx: std::sync::mpsc::Sender<(UserId, Result<Investigation, String>)>,
+    investigations: std::sync::mpsc::Receiver<(UserId, Result<Investigation, String>)>,
 }
 
 impl LiveConnection {
@@ -86,7 +88,10 @@ impl LiveConnection {
             api_of(AccountKind::User),
         );
         gateway.set_admin_chat(config.admin_chat);
+        let (investigations_tx, investigations) = std::sync::mpsc::channel();
         Ok(LiveConnection {
+            investigations_tx,
+            investigations,
             runtime,
             accounts,
             inbound,
@@ -108,6 +113,30 @@ impl LiveConnection {
             }
             return Some((kind, inbound));
         }
+    }
+
+    /// Starts fetching what the user account sees of `user`; the answer arrives through
+    /// [`LiveConnection::try_investigation`]. False when no user account is connected.
+    pub fn investigate(&self, user: UserId) -> bool {
+        let Some(account) = self.accounts.iter().find(|a| a.kind == AccountKind::User) else {
+            return false;
+        };
+        let api = account.api();
+        let tx = self.investigations_tx.clone();
+        self.runtime.spawn(async move {
+            let result = api.investigate(user).await.map_err(|e| e.to_string());
+            let _ = tx.send((user, result));
+        });
+        true
+    }
+
+    pub fn has_user_account(&self) -> bool {
+        self.accounts.iter().any(|a| a.kind == AccountKind::User)
+    }
+
+    /// A finished investigation, if one is waiting.
+    pub fn try_investigation(&self) -> Option<(UserId, Result<Investigation, String>)> {
+        self.investigations.try_recv().ok()
     }
 
     /// Disconnects both accounts; their update tasks save the update state first.

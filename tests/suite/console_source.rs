@@ -833,3 +833,39 @@ fn deep_feed_pages_match_plain_offsets_whichever_way_they_are_read() {
     check(8_000, 60);
     check(7_990, 60);
 }
+
+#[test]
+fn investigator_shows_what_the_user_account_found() {
+    let (_dir, store) = temp_store();
+    seed(&store);
+    let live = SharedView::default();
+    let src = source(&store, &live);
+    assert_eq!(
+        src.user(JANE).unwrap().userbot,
+        None,
+        "no user account: the pane says it needs one"
+    );
+    live.publish(LiveView {
+        user_account: true,
+        ..LiveView::default()
+    });
+    let waiting = src.user(JANE).unwrap().userbot.unwrap();
+    assert_eq!(waiting.elsewhere, vec!["asking the user account…"]);
+    let mut userbot = std::collections::HashMap::new();
+    userbot.insert(
+        JANE,
+        warden_ui::UserbotView {
+            bio: Some("crypto signals, DM".into()),
+            common_chats: vec!["Rust Users".into(), "Pump Group".into()],
+            elsewhere: Vec::new(),
+        },
+    );
+    live.publish(LiveView {
+        user_account: true,
+        userbot,
+        ..LiveView::default()
+    });
+    let found = src.user(JANE).unwrap().userbot.unwrap();
+    assert_eq!(found.bio.as_deref(), Some("crypto signals, DM"));
+    assert_eq!(found.common_chats.len(), 2);
+}

@@ -92,6 +92,8 @@ fn run_live(
     };
     publisher.user_account = connection.has_user_account();
     let mut saved_snapshots = connection.gateway.snapshots().clone();
+    let admin_log_every = config.telegram.admin_log_poll_secs as Timestamp;
+    let mut next_admin_log = 0;
     let mut last_second = 0;
     let mut last_publish = Instant::now() - PUBLISH_EVERY;
     let result = loop {
@@ -146,6 +148,10 @@ fn run_live(
         let now = unix_now().max(pipeline.now());
         if now > last_second {
             last_second = now;
+            if admin_log_every > 0 && now >= next_admin_log {
+                next_admin_log = now + admin_log_every;
+                connection.poll_admin_logs(&pipeline.chat_ids());
+            }
             for step in captcha.book.expire(now) {
                 captcha.carry_out(&mut pipeline, &mut connection, step)?;
             }

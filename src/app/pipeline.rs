@@ -197,6 +197,11 @@ impl Pipeline {
         self.now
     }
 
+    /// Every chat seen so far.
+    pub fn chat_ids(&self) -> Vec<ChatId> {
+        self.titles.keys().copied().collect()
+    }
+
     pub fn chat_title(&self, chat: ChatId) -> String {
         self.titles
             .get(&chat)

@@ -226,6 +226,56 @@ impl GrammersApi {
         })
     }
 
+    /// Ban and kick entries of a supergroup's admin log newer than `min_id` (user account with
+    /// admin rights), oldest first.
+    pub async fn admin_log(
+        &self,
+        chat: ChatId,
+        min_id: i64,
+    ) -> Result<Vec<tl::enums::ChannelAdminLogEvent>, TgError> {
+        let channel = self.channel(chat).await?;
+        let filter = tl::types::ChannelAdminLogEventsFilter {
+            join: false,
+            leave: false,
+            invite: false,
+            ban: true,
+            unban: false,
+            kick: true,
+            unkick: false,
+            promote: false,
+            demote: false,
+            info: false,
+            settings: false,
+            pinned: false,
+            edit: false,
+            delete: false,
+            group_call: false,
+            invites: false,
+            send: false,
+            forums: false,
+            sub_extend: false,
+            edit_rank: false,
+        };
+        let tl::enums::channels::AdminLogResults::Results(results) = self
+            .client
+            .invoke(&tl::functions::channels::GetAdminLog {
+                channel: channel.into(),
+                q: String::new(),
+                events_filter: Some(filter.into()),
+                admins: None,
+                max_id: 0,
+                min_id,
+                limit: 100,
+            })
+            .await?;
+        let mut events = results.events;
+        events.sort_by_key(|e| {
+            let tl::enums::ChannelAdminLogEvent::Event(e) = e;
+            e.id
+        });
+        Ok(events)
+    }
+
     async fn channel(&self, id: ChatId) -> Result<PeerRef, TgError> {
         let peer = self.peer(id).await?;
         if peer.id.kind() != PeerKind::Channel {

@@ -7,12 +7,15 @@ use super::client::{Account, GrammersApi, GrammersLogin, Investigation, connect}
 use super::config::TelegramConfig;
 use super::gateway::TelegramGateway;
 use super::login::login_bot;
-use super::updates::Inbound;
+use super::updates::{Inbound, MapContext, map_admin_log_event};
 use crate::config::Secrets;
-use crate::model::{Event, UserId};
+use crate::model::{ChatId, Event, UserId};
 use anyhow::{Context, Result, bail};
+use grammers_client::tl;
+use std::collections::HashMap;
 use std::collections::{HashSet, VecDeque};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 /// Updates waiting for the runtime thread; beyond this the update tasks wait (backpressure).
@@ -35,6 +38,11 @@ pub struct LiveConnection {
     pub connected: Vec<AccountState>,
     dedupe: Dedupe,
     investigations_tx: std::sync::mpsc::Sender<(UserId, Result<Investigation, String>)>,
+    /// Admin-log entries come in through the same channel as updates.
+    inbound_tx: mpsc::Sender<(AccountKind, Inbound)>,
+    own_ids: Vec<UserId>,
+    /// Newest admin-log entry seen per chat; absent = not polled yet.
+    admin_log_seen: Arc<Mutex<HashMap<ChatId, i64>>>,
     investigations: std::sync::mpsc::Receiver<(UserId, Result<Investigation, String>)>,
 }
 
@@ -75,6 +83,7 @@ impl LiveConnection {
             }
             anyhow::Ok((accounts, connected))
         })?;
+        let own_ids: Vec<UserId> = connected.iter().map(|a| a.user_id).collect();
         if accounts.is_empty() {
             bail!(
                 "no Telegram account could connect: set WARDEN_BOT_TOKEN for the bot, or run \
@@ -90,6 +99,9 @@ impl LiveConnection {
         gateway.set_admin_chat(config.admin_chat);
         let (investigations_tx, investigations) = std::sync::mpsc::channel();
         Ok(LiveConnection {
+            inbound_tx: tx,
+            own_ids,
+            admin_log_seen: Arc::default(),
             investigations_tx,
             investigations,
             runtime,
@@ -128,6 +140,58 @@ impl LiveConnection {
             let _ = tx.send((user, result));
         });
         true
+    }
+
+    /// Asks the user account for each chat's new admin-log entries; bans by other admins arrive
+    /// as `RestrictedByAdmin` events through [`LiveConnection::try_next`]. The first poll of a chat
+    /// only notes where the log stands: history before Warden started is not replayed.
+    pub fn poll_admin_logs(&self, chats: &[ChatId]) {
+        let Some(account) = self.accounts.iter().find(|a| a.kind == AccountKind::User) else {
+            return;
+        };
+        for &chat in chats.iter().filter(|&&c| c < -1_000_000_000_000) {
+            let api = account.api();
+            let tx = self.inbound_tx.clone();
+            let seen = Arc::clone(&self.admin_log_seen);
+            let own_ids = self.own_ids.clone();
+            self.runtime.spawn(async move {
+                let since = seen.lock().ok().and_then(|s| s.get(&chat).copied());
+                let entries = match api.admin_log(chat, since.unwrap_or(0)).await {
+                    Ok(entries) => entries,
+                    Err(err) => {
+                        tracing::debug!(chat, "admin log not readable: {err}");
+                        return;
+                    }
+                };
+                let newest = entries.iter().map(admin_log_id).max();
+                if let (Some(newest), Ok(mut seen)) = (newest, seen.lock()) {
+                    seen.insert(chat, newest.max(since.unwrap_or(0)));
+                }
+                if since.is_none() {
+                    if newest.is_none()
+                        && let Ok(mut seen) = seen.lock()
+                    {
+                        seen.insert(chat, 0);
+                    }
+                    return;
+                }
+                let ctx = MapContext {
+                    account: AccountKind::User,
+                    own_ids: &own_ids,
+                    now: 0,
+                };
+                for entry in &entries {
+                    if let Some(event) = map_admin_log_event(chat, entry, &ctx)
+                        && tx
+                            .send((AccountKind::User, Inbound::Event(event)))
+                            .await
+                            .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
     }
 
     pub fn has_user_account(&self) -> bool {
@@ -192,6 +256,11 @@ async fn open_account(
         .self_user_id()?
         .context("the session holds no account after sign-in")?;
     Ok(Some((account, user_id)))
+}
+
+fn admin_log_id(entry: &tl::enums::ChannelAdminLogEvent) -> i64 {
+    let tl::enums::ChannelAdminLogEvent::Event(e) = entry;
+    e.id
 }
 
 /// Both accounts see the same group: the second copy of an event is dropped.

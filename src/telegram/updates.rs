@@ -368,6 +368,36 @@ fn restricted_event(
     })
 }
 
+/// One admin-log entry (user account polling) as an event: bans, restrictions and kicks done by
+/// other admins. `chat_id` is the polled chat's dialog id.
+pub fn map_admin_log_event(
+    chat_id: ChatId,
+    event: &tl::enums::ChannelAdminLogEvent,
+    ctx: &MapContext<'_>,
+) -> Option<Event> {
+    use tl::enums::ChannelAdminLogEventAction as A;
+    use tl::enums::ChannelParticipant as P;
+    let tl::enums::ChannelAdminLogEvent::Event(e) = event;
+    let A::ParticipantToggleBan(toggle) = &e.action else {
+        return None;
+    };
+    let P::Banned(banned) = &toggle.new_participant else {
+        return None;
+    };
+    let user_id = match &banned.peer {
+        tl::enums::Peer::User(u) => u.user_id,
+        _ => return None,
+    };
+    restricted_event(
+        chat_id,
+        user_id,
+        e.user_id,
+        i64::from(e.date),
+        &banned.banned_rights,
+        ctx,
+    )
+}
+
 fn channel_participant_events(
     p: &tl::types::UpdateChannelParticipant,
     ctx: &MapContext<'_>,
@@ -581,5 +611,78 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(entity_text(text, &got[0]), Some("t.me/x"));
         assert_eq!(got[1].url.as_deref(), Some("https://spam.example"));
+    }
+}
+
+#[cfg(test)]
+mod admin_log_tests {
+    use super::*;
+
+    fn toggle_ban(admin: i64, user: i64, view_messages: bool) -> tl::enums::ChannelAdminLogEvent {
+        let mut rights = Rights::read_only();
+        rights.view_messages = view_messages;
+        tl::types::ChannelAdminLogEvent {
+            id: 9,
+            date: 1_700_000_000,
+            user_id: admin,
+            action: tl::types::ChannelAdminLogEventActionParticipantToggleBan {
+                prev_participant: tl::types::ChannelParticipant {
+                    user_id: user,
+                    date: 1_600_000_000,
+                    subscription_until_date: None,
+                    rank: None,
+                }
+                .into(),
+                new_participant: tl::types::ChannelParticipantBanned {
+                    left: view_messages,
+                    peer: tl::types::PeerUser { user_id: user }.into(),
+                    kicked_by: admin,
+                    date: 1_700_000_000,
+                    banned_rights: rights.to_tl(0).into(),
+                    rank: None,
+                }
+                .into(),
+            }
+            .into(),
+        }
+        .into()
+    }
+
+    #[test]
+    fn other_admins_bans_from_the_log_are_events_and_ours_are_not() {
+        let own = [500];
+        let ctx = MapContext {
+            account: AccountKind::User,
+            own_ids: &own,
+            now: 0,
+        };
+        let chat = -1_000_000_000_123;
+        let table = [
+            (77, true, Some(true)),
+            (77, false, Some(false)),
+            (500, true, None),
+        ];
+        for (admin, ban, expected) in table {
+            let event = map_admin_log_event(chat, &toggle_ban(admin, 42, ban), &ctx);
+            match (event, expected) {
+                (
+                    Some(Event::RestrictedByAdmin {
+                        chat_id,
+                        user_id,
+                        admin_id,
+                        banned,
+                        ..
+                    }),
+                    Some(want),
+                ) => {
+                    assert_eq!(
+                        (chat_id, user_id, admin_id, banned),
+                        (chat, 42, admin, want)
+                    );
+                }
+                (None, None) => {}
+                (got, want) => panic!("admin {admin}: {got:?} vs {want:?}"),
+            }
+        }
     }
 }

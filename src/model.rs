@@ -9,6 +9,14 @@ pub type MessageId = i64;
 /// Unix time in seconds (UTC). Real or simulated: nothing in the engine reads the wall clock.
 pub type Timestamp = i64;
 
+/// Seconds since the Unix epoch by the wall clock (0 if the clock is before 1970).
+pub fn unix_now() -> Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as Timestamp)
+        .unwrap_or(0)
+}
+
 /// Who sent a message or joined: what Telegram tells a bot about a user.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {

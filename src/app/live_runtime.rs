@@ -7,10 +7,10 @@ use crate::app::admin_desk::{AdminDesk, Reply};
 use crate::app::commands;
 use crate::app::live::{Notice, SharedView, ToRuntime};
 use crate::app::pipeline::Pipeline;
-use crate::app::runtime::{IDLE_STEP, PUBLISH_EVERY, Publisher, RuntimeHandle};
+use crate::app::runtime::{IDLE_STEP, PUBLISH_EVERY, Publisher, RuntimeHandle, spawn_runtime};
 use crate::config::Config;
 use crate::metrics;
-use crate::model::{Event, Timestamp};
+use crate::model::{Event, Timestamp, unix_now};
 use crate::policy;
 use crate::policy::Executor;
 use crate::telegram::admin::AdminAuth;
@@ -21,8 +21,8 @@ use crate::telegram::config::CaptchaConfig;
 use crate::telegram::gateway::RightsSnapshot;
 use crate::telegram::live::LiveConnection;
 use crate::telegram::updates::Inbound;
-use anyhow::{Context, Result};
-use std::sync::mpsc::{self, Receiver, Sender};
+use anyhow::Result;
+use std::sync::mpsc::{Receiver, Sender};
 use std::time::Instant;
 use warden_store::{Store, WriteOp};
 use warden_ui as ui;
@@ -36,33 +36,9 @@ pub fn spawn_live(
     store: Store,
     connection: LiveConnection,
 ) -> Result<RuntimeHandle> {
-    let view = SharedView::default();
-    let (to_runtime, commands_rx) = mpsc::channel();
-    let (notices_tx, notices) = mpsc::channel();
-    let shared = view.clone();
-    let thread = std::thread::Builder::new()
-        .name("warden-runtime".into())
-        .spawn(move || {
-            let result = run_live(config, store, connection, shared, commands_rx, notices_tx);
-            if let Err(err) = &result {
-                tracing::error!("live runtime stopped: {err:#}");
-            }
-            result
-        })
-        .context("cannot start the runtime thread")?;
-    Ok(RuntimeHandle {
-        view,
-        to_runtime,
-        notices,
-        thread,
+    spawn_runtime(move |view, commands, notices| {
+        run_live(config, store, connection, view, commands, notices)
     })
-}
-
-fn unix_now() -> Timestamp {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as Timestamp)
-        .unwrap_or(0)
 }
 
 fn run_live(

@@ -42,6 +42,17 @@ pub struct RuntimeHandle {
 
 /// Starts the demo runtime on its own thread.
 pub fn spawn_demo(config: Config, store: Store, options: DemoOptions) -> Result<RuntimeHandle> {
+    spawn_runtime(move |view, commands, notices| {
+        run_demo(config, store, options, view, commands, notices)
+    })
+}
+
+/// Runs `body` on the runtime thread with the channels the console talks through; an error that
+/// ends it is logged (the console only sees the thread end).
+pub(crate) fn spawn_runtime<F>(body: F) -> Result<RuntimeHandle>
+where
+    F: FnOnce(SharedView, Receiver<ToRuntime>, Sender<Notice>) -> Result<()> + Send + 'static,
+{
     let view = SharedView::default();
     let (to_runtime, commands_rx) = mpsc::channel();
     let (notices_tx, notices) = mpsc::channel();
@@ -49,7 +60,7 @@ pub fn spawn_demo(config: Config, store: Store, options: DemoOptions) -> Result<
     let thread = std::thread::Builder::new()
         .name("warden-runtime".into())
         .spawn(move || {
-            let result = run_demo(config, store, options, shared, commands_rx, notices_tx);
+            let result = body(shared, commands_rx, notices_tx);
             if let Err(err) = &result {
                 tracing::error!("runtime stopped: {err:#}");
             }

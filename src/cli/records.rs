@@ -22,12 +22,7 @@ pub enum DbCommand {
     Backup { path: PathBuf },
 }
 
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+pub use crate::model::unix_now;
 
 /// Changes `warden user` makes before it prints.
 #[derive(Debug, Default)]

@@ -1,5 +1,6 @@
 //! `warden rules list|validate FILE|import FILE|export|history NAME`.
 
+use crate::model::unix_now;
 use crate::policy::config::PolicyConfig;
 use crate::policy::rule_store;
 use crate::policy::rules::RuleSet;
@@ -20,12 +21,6 @@ pub enum RulesCommand {
     Export,
     /// Every version of one rule: author, time, body.
     History { name: String },
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn read(file: &PathBuf) -> Result<String> {

@@ -6,7 +6,7 @@ use super::config::TelegramConfig;
 use super::login::{LoginApi, SignInStep};
 use super::session::FileSession;
 use super::updates::{Inbound, MapContext, map_update};
-use crate::model::{ChatId, Timestamp, UserId};
+use crate::model::{ChatId, Timestamp, UserId, unix_now};
 use anyhow::Context;
 use grammers_client::client::{ClientConfiguration, LoginToken, PasswordToken};
 use grammers_client::message::{Button, InputMessage, ReplyMarkup};
@@ -168,13 +168,6 @@ async fn save_state(stream: &grammers_client::client::UpdateStream, kind: Accoun
     if let Err(err) = stream.sync_update_state().await {
         tracing::warn!(account = %kind, error = %err, "cannot save the update state");
     }
-}
-
-fn unix_now() -> Timestamp {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// [`ModerationApi`] through one grammers client; access hashes come from this account's session.

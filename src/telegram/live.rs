@@ -62,9 +62,10 @@ impl LiveConnection {
             .build()
             .context("cannot start the Telegram runtime")?;
         let (tx, inbound) = mpsc::channel(INBOUND_CAPACITY);
-        let (accounts, connected) = runtime.block_on(async {
+        let (accounts, connected, failures) = runtime.block_on(async {
             let mut accounts = Vec::new();
             let mut connected = Vec::new();
+            let mut failures = Vec::new();
             for kind in [AccountKind::Bot, AccountKind::User] {
                 match open_account(kind, sessions_dir, api_id, secrets, config).await {
                     Ok(Some((account, user_id))) => {
@@ -72,7 +73,10 @@ impl LiveConnection {
                         accounts.push(account);
                     }
                     Ok(None) => tracing::info!(account = %kind, "not configured; skipped"),
-                    Err(err) => tracing::warn!(account = %kind, "cannot connect: {err:#}"),
+                    Err(err) => {
+                        tracing::warn!(account = %kind, "cannot connect: {err:#}");
+                        failures.push(format!("{kind}: {err:#}"));
+                    }
                 }
             }
             let own_ids: Vec<UserId> = connected.iter().map(|a| a.user_id).collect();
@@ -81,13 +85,19 @@ impl LiveConnection {
                     .spawn_updates(config, own_ids.clone(), tx.clone())
                     .await?;
             }
-            anyhow::Ok((accounts, connected))
+            anyhow::Ok((accounts, connected, failures))
         })?;
         let own_ids: Vec<UserId> = connected.iter().map(|a| a.user_id).collect();
+        if accounts.is_empty() && !failures.is_empty() {
+            bail!(
+                "no Telegram account could connect ({})",
+                failures.join("; ")
+            );
+        }
         if accounts.is_empty() {
             bail!(
-                "no Telegram account could connect: set WARDEN_BOT_TOKEN for the bot, or run \
-                 `warden login user` for the user account (details in the log)"
+                "no Telegram account is set up: set WARDEN_BOT_TOKEN for the bot, or run \
+                 `warden login user` for the user account"
             );
         }
         let api_of = |kind: AccountKind| accounts.iter().find(|a| a.kind == kind).map(Account::api);

@@ -154,6 +154,9 @@ pub struct Message {
     /// A reply whose original lives in another chat (a common way to smuggle ads).
     #[serde(default)]
     pub reply_to_other_chat: bool,
+    /// The message this one replies to, in the same chat (admin-chat commands answer reports).
+    #[serde(default)]
+    pub reply_to: Option<MessageId>,
     /// Set on the edited version of a message: it is checked again.
     #[serde(default)]
     pub edited: bool,

@@ -10,6 +10,7 @@ use crate::telegram::admin::{
     AdminAuth, AdminCommand, AdminInput, ContainmentLevel, HELP, MemberRequest, ReportButton,
     parse_admin_message, parse_member_request,
 };
+use crate::telegram::gateway::ReportTarget;
 use crate::telegram::updates::ButtonPress;
 use warden_ui::Command;
 
@@ -28,10 +29,16 @@ pub struct AdminDesk {
 
 impl AdminDesk {
     /// Messages in the admin chat or in a private chat with the bot are handled here (and never
-    /// moderated); `None` means an ordinary group message for the pipeline.
-    pub fn route(&self, pipeline: &mut Pipeline, msg: &Message) -> Option<Vec<Reply>> {
+    /// moderated); `None` means an ordinary group message for the pipeline. `reports` says what a
+    /// report posted in the admin chat is about, for `/spam`, `/ham` and `/check` replies.
+    pub fn route(
+        &self,
+        pipeline: &mut Pipeline,
+        msg: &Message,
+        reports: &dyn Fn(MessageId) -> Option<ReportTarget>,
+    ) -> Option<Vec<Reply>> {
         if Some(msg.chat_id) == self.admin_chat {
-            return Some(self.admin_message(pipeline, msg));
+            return Some(self.admin_message(pipeline, msg, reports));
         }
         if msg.chat_id > 0 {
             return Some(member_request(pipeline, msg));
@@ -39,7 +46,12 @@ impl AdminDesk {
         None
     }
 
-    fn admin_message(&self, pipeline: &mut Pipeline, msg: &Message) -> Vec<Reply> {
+    fn admin_message(
+        &self,
+        pipeline: &mut Pipeline,
+        msg: &Message,
+        reports: &dyn Fn(MessageId) -> Option<ReportTarget>,
+    ) -> Vec<Reply> {
         let sender = msg.from.id;
         let answer = |text: String| {
             vec![Reply {
@@ -48,15 +60,16 @@ impl AdminDesk {
                 reply_to: Some(msg.id),
             }]
         };
-        // The message model keeps no reply id: reply-based commands answer with their usage.
-        match parse_admin_message(&msg.text, sender, None, &self.auth) {
+        match parse_admin_message(&msg.text, sender, msg.reply_to, &self.auth) {
             None => Vec::new(),
             Some(AdminInput::Unauthorised { user, .. }) => {
                 audit_refusal(pipeline, user, "command");
                 Vec::new()
             }
             Some(AdminInput::Invalid { usage, .. }) => answer(usage),
-            Some(AdminInput::Command { by, command }) => answer(run(pipeline, by, command)),
+            Some(AdminInput::Command { by, command }) => {
+                answer(run(pipeline, by, command, reports))
+            }
         }
     }
 
@@ -127,7 +140,12 @@ fn audit_refusal(pipeline: &Pipeline, user: UserId, what: &'static str) {
     );
 }
 
-fn run(pipeline: &mut Pipeline, by: UserId, command: AdminCommand) -> String {
+fn run(
+    pipeline: &mut Pipeline,
+    by: UserId,
+    command: AdminCommand,
+    reports: &dyn Fn(MessageId) -> Option<ReportTarget>,
+) -> String {
     let moderator = moderator_name(by);
     let apply = |pipeline: &mut Pipeline, command| commands::apply(pipeline, &moderator, command);
     match command {
@@ -201,10 +219,38 @@ fn run(pipeline: &mut Pipeline, by: UserId, command: AdminCommand) -> String {
                 Err(err) => format!("{err:#}"),
             }
         }
-        AdminCommand::Spam { .. } | AdminCommand::Ham { .. } | AdminCommand::Check { .. } => {
-            "use the buttons under a report (Ban, Not spam, Info); replies to forwarded messages \
-             are not supported yet"
-                .to_string()
+        AdminCommand::Spam { reply_to }
+        | AdminCommand::Ham { reply_to }
+        | AdminCommand::Check { reply_to } => {
+            let Some(target) = reports(reply_to) else {
+                return "reply to one of Warden's recent reports".to_string();
+            };
+            let (chat, message, user) = (target.chat_id, target.message_id, target.user_id);
+            match command {
+                AdminCommand::Spam { .. } => {
+                    apply(
+                        pipeline,
+                        Command::LabelSpam {
+                            chat,
+                            message,
+                            user,
+                        },
+                    )
+                    .text
+                }
+                AdminCommand::Ham { .. } => {
+                    apply(
+                        pipeline,
+                        Command::LabelHam {
+                            chat,
+                            message,
+                            user,
+                        },
+                    )
+                    .text
+                }
+                _ => message_info(pipeline, chat, message),
+            }
         }
     }
 }

@@ -165,8 +165,10 @@ fn handle(
             if let Event::ChatSeen { chat_id, title, .. } = &event {
                 connection.gateway.set_chat_title(*chat_id, title.clone());
             }
+            let gateway = &connection.gateway;
+            let reports = |id| gateway.report_target(id);
             if let Event::Message(msg) = &event
-                && let Some(replies) = desk.route(pipeline, msg)
+                && let Some(replies) = desk.route(pipeline, msg, &reports)
             {
                 replies
             } else {

@@ -243,6 +243,7 @@ impl ClassifyIn {
             sender_chat: self.sender_chat,
             media: self.media,
             reply_to_other_chat: self.reply_to_other_chat,
+            reply_to: None,
             edited: self.edited,
         }
     }

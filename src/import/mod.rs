@@ -601,6 +601,7 @@ impl<F: FnMut(Event) -> anyhow::Result<()>> Mapper<F> {
             }),
             media: media_kind(&raw),
             reply_to_other_chat: raw.reply_to_peer_id.is_some(),
+            reply_to: None,
             edited: false,
         };
         let edited_at = self.date(raw.id, &raw.edited_unixtime, &raw.edited)?;

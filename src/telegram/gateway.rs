@@ -41,6 +41,17 @@ pub struct TelegramGateway<A: ModerationApi + Clone> {
     admin_chat: Option<ChatId>,
     done: HashSet<String>,
     done_order: VecDeque<String>,
+    /// Admin-chat message id → what the report is about, for `/spam` `/ham` `/check` replies.
+    reports: HashMap<i32, ReportTarget>,
+    reports_order: VecDeque<i32>,
+}
+
+/// The message a report in the admin chat is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportTarget {
+    pub chat_id: ChatId,
+    pub message_id: crate::model::MessageId,
+    pub user_id: crate::model::UserId,
 }
 
 impl<A: ModerationApi + Clone> TelegramGateway<A> {
@@ -55,6 +66,8 @@ impl<A: ModerationApi + Clone> TelegramGateway<A> {
             admin_chat: None,
             done: HashSet::new(),
             done_order: VecDeque::new(),
+            reports: HashMap::new(),
+            reports_order: VecDeque::new(),
         }
     }
 
@@ -332,21 +345,43 @@ impl<A: ModerationApi + Clone> TelegramGateway<A> {
             buttons,
             reply_to: None,
         };
-        self.post(admin_chat, message, now)
+        let posted = self.post(admin_chat, message, now)?;
+        if let (Some(user_id), Some(message_id)) = (action.user_id, action.message_id) {
+            let target = ReportTarget {
+                chat_id: chat,
+                message_id,
+                user_id,
+            };
+            self.reports.insert(posted, target);
+            self.reports_order.push_back(posted);
+            if self.reports_order.len() > DONE_KEYS
+                && let Some(old) = self.reports_order.pop_front()
+            {
+                self.reports.remove(&old);
+            }
+        }
+        Ok(())
     }
 
-    /// Posts a message (admin desk answers, reports) through the first usable account.
+    /// What the report posted as admin-chat message `id` is about (recent reports only).
+    pub fn report_target(&self, id: crate::model::MessageId) -> Option<ReportTarget> {
+        i32::try_from(id)
+            .ok()
+            .and_then(|id| self.reports.get(&id).copied())
+    }
+
+    /// Posts a message (admin desk answers, reports) through the first usable account; returns
+    /// the posted message's id.
     pub fn post(
         &mut self,
         chat: ChatId,
         message: OutgoingMessage,
         now: Timestamp,
-    ) -> Result<(), GatewayError> {
+    ) -> Result<i32, GatewayError> {
         self.run(now, false, "post a message", chat, move |api: A| {
             let message = message.clone();
             async move { api.send_message(chat, message).await }
         })
-        .map(|_| ())
     }
 }
 
@@ -636,6 +671,33 @@ mod tests {
                 Call::SlowMode(CHAT, 60),
             ]
         );
+    }
+
+    #[test]
+    fn reports_go_to_the_admin_chat_and_are_remembered_for_replies() {
+        let rt = runtime();
+        let bot = Fake::default();
+        let mut gw = TelegramGateway::new(rt.handle().clone(), Some(bot.clone()), None);
+        gw.execute(&action(ActionKind::NotifyAdmin, "n0"), NOW)
+            .unwrap();
+        assert!(
+            bot.calls().is_empty(),
+            "no admin chat configured: nothing posted"
+        );
+        gw.set_admin_chat(Some(-900));
+        gw.execute(&action(ActionKind::NotifyAdmin, "n1"), NOW)
+            .unwrap();
+        assert_eq!(
+            bot.calls(),
+            vec![Call::Send(-900, "chat -1001 — spam link".into())]
+        );
+        // The fake posts every message as id 1.
+        let target = gw.report_target(1).expect("the report is remembered");
+        assert_eq!(
+            (target.chat_id, target.message_id, target.user_id),
+            (CHAT, 7, 42)
+        );
+        assert_eq!(gw.report_target(2), None);
     }
 
     #[test]

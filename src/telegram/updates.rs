@@ -278,6 +278,12 @@ pub fn map_message(msg: &grammers_client::message::Message, edited: bool) -> Opt
             .is_some_and(|p| tl_peer_dialog_id(p) != chat_id),
         _ => false,
     };
+    let reply_to = match &raw.reply_to {
+        Some(tl::enums::MessageReplyHeader::Header(h)) if !reply_to_other_chat => {
+            h.reply_to_msg_id.map(MessageId::from)
+        }
+        _ => None,
+    };
     Some(Message {
         chat_id,
         id: MessageId::from(raw.id),
@@ -290,6 +296,7 @@ pub fn map_message(msg: &grammers_client::message::Message, edited: bool) -> Opt
         sender_chat,
         media: media_kind(raw.media.as_ref()),
         reply_to_other_chat,
+        reply_to,
         edited,
     })
 }

@@ -7,6 +7,7 @@ use warden::app::pipeline::{AlertKind, Pipeline};
 use warden::config::Config;
 use warden::model::{Event, Message, Person};
 use warden::telegram::admin::{AdminAuth, ReportButton};
+use warden::telegram::gateway::ReportTarget;
 use warden::telegram::updates::ButtonPress;
 use warden_store::Store;
 
@@ -60,6 +61,10 @@ fn say(chat_id: i64, from: i64, id: i64, text: &str) -> Message {
     }
 }
 
+fn no_reports(_: i64) -> Option<ReportTarget> {
+    None
+}
+
 fn ban_actions(pipeline: &Pipeline) -> usize {
     pipeline
         .store()
@@ -80,7 +85,11 @@ fn only_authorised_admins_are_obeyed_and_refusals_are_audited() {
     let before = ban_actions(&pipeline);
 
     let refused = desk
-        .route(&mut pipeline, &say(ADMIN_CHAT, STRANGER, 1, "/ban 42 spam"))
+        .route(
+            &mut pipeline,
+            &say(ADMIN_CHAT, STRANGER, 1, "/ban 42 spam"),
+            &no_reports,
+        )
         .expect("admin chat messages never reach the pipeline");
     assert!(refused.is_empty(), "strangers get no answer: {refused:?}");
     pipeline.store().writer().flush().unwrap();
@@ -107,6 +116,7 @@ fn only_authorised_admins_are_obeyed_and_refusals_are_audited() {
         .route(
             &mut pipeline,
             &say(ADMIN_CHAT, ADMIN, 2, "/ban 42 spam wave"),
+            &no_reports,
         )
         .unwrap();
     assert_eq!(replies.len(), 1);
@@ -115,17 +125,25 @@ fn only_authorised_admins_are_obeyed_and_refusals_are_audited() {
     assert_eq!(ban_actions(&pipeline), before + 1);
 
     let usage = desk
-        .route(&mut pipeline, &say(ADMIN_CHAT, ADMIN, 3, "/ban"))
+        .route(
+            &mut pipeline,
+            &say(ADMIN_CHAT, ADMIN, 3, "/ban"),
+            &no_reports,
+        )
         .unwrap();
     assert!(usage[0].text.contains("/ban"), "{usage:?}");
 
     let summary = desk
-        .route(&mut pipeline, &say(ADMIN_CHAT, ADMIN, 4, "/risk 42"))
+        .route(
+            &mut pipeline,
+            &say(ADMIN_CHAT, ADMIN, 4, "/risk 42"),
+            &no_reports,
+        )
         .unwrap();
     assert!(summary[0].text.contains("risk"), "{summary:?}");
 
     assert!(
-        desk.route(&mut pipeline, &say(GROUP, ADMIN, 9, "/ban 42"))
+        desk.route(&mut pipeline, &say(GROUP, ADMIN, 9, "/ban 42"), &no_reports)
             .is_none(),
         "group messages go to the pipeline"
     );
@@ -172,17 +190,57 @@ fn report_buttons_ban_unflag_and_explain() {
 }
 
 #[test]
+fn replies_to_a_report_label_and_explain_its_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut pipeline, desk) = setup(dir.path());
+    let reports = |id: i64| {
+        (id == 700).then_some(ReportTarget {
+            chat_id: GROUP,
+            message_id: 5,
+            user_id: SPAMMER,
+        })
+    };
+    let reply = |id: i64, text: &str, to: i64| Message {
+        reply_to: Some(to),
+        ..say(ADMIN_CHAT, ADMIN, id, text)
+    };
+    let check = desk
+        .route(&mut pipeline, &reply(20, "/check", 700), &reports)
+        .unwrap();
+    assert!(check[0].text.contains("message 5"), "{check:?}");
+    let spam = desk
+        .route(&mut pipeline, &reply(21, "/spam", 700), &reports)
+        .unwrap();
+    assert!(spam[0].text.contains("labelled spam"), "{spam:?}");
+    let unknown = desk
+        .route(&mut pipeline, &reply(22, "/ham", 699), &reports)
+        .unwrap();
+    assert!(unknown[0].text.contains("recent reports"), "{unknown:?}");
+    let bare = desk
+        .route(
+            &mut pipeline,
+            &say(ADMIN_CHAT, ADMIN, 23, "/spam"),
+            &reports,
+        )
+        .unwrap();
+    assert!(bare[0].text.contains("reply"), "{bare:?}");
+}
+
+#[test]
 fn appeals_reach_alerts_and_acceptance_forgives() {
     let dir = tempfile::tempdir().unwrap();
     let (mut pipeline, desk) = setup(dir.path());
     let private = |text: &str| say(SPAMMER, SPAMMER, 1, text);
 
-    let usage = desk.route(&mut pipeline, &private("/appeal")).unwrap();
+    let usage = desk
+        .route(&mut pipeline, &private("/appeal"), &no_reports)
+        .unwrap();
     assert!(usage[0].text.starts_with("/appeal"));
     let ok = desk
         .route(
             &mut pipeline,
             &private("/appeal I was hacked, it is fixed now"),
+            &no_reports,
         )
         .unwrap();
     assert!(ok[0].text.contains("reached the moderators"));
@@ -208,11 +266,17 @@ fn appeals_reach_alerts_and_acceptance_forgives() {
     );
     assert!(pipeline.alerts().iter().all(|a| a.id != alert.id));
 
-    let privacy = desk.route(&mut pipeline, &private("/privacy")).unwrap();
+    let privacy = desk
+        .route(&mut pipeline, &private("/privacy"), &no_reports)
+        .unwrap();
     assert!(privacy[0].text.contains("/forgetme"));
-    let mine = desk.route(&mut pipeline, &private("/mydata")).unwrap();
+    let mine = desk
+        .route(&mut pipeline, &private("/mydata"), &no_reports)
+        .unwrap();
     assert!(mine[0].text.contains("1 recent message(s)"), "{mine:?}");
-    let forgot = desk.route(&mut pipeline, &private("/forgetme")).unwrap();
+    let forgot = desk
+        .route(&mut pipeline, &private("/forgetme"), &no_reports)
+        .unwrap();
     assert!(forgot[0].text.starts_with("Done"), "{forgot:?}");
     let history = pipeline
         .store()

@@ -392,9 +392,11 @@ fn userbot_view(found: Result<Investigation, String>) -> ui::UserbotView {
             bio: found.bio,
             common_chats: found.common_chats,
             elsewhere: if found.has_photo {
-                Vec::new()
+                found.elsewhere
             } else {
-                vec!["no profile photo".to_string()]
+                let mut lines = vec!["no profile photo".to_string()];
+                lines.extend(found.elsewhere);
+                lines
             },
         },
         Err(err) => ui::UserbotView {

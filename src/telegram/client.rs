@@ -211,12 +211,69 @@ impl GrammersApi {
             tl::enums::messages::Chats::Chats(c) => c.chats,
             tl::enums::messages::Chats::Slice(s) => s.chats,
         };
+        let mut elsewhere = Vec::new();
+        // A few chats only: each search is one request, and this runs on every Investigator open.
+        for chat in chats.iter().take(SEARCHED_CHATS) {
+            let (Some(peer), Some(title)) = (input_peer(chat), chat_title(chat)) else {
+                continue;
+            };
+            match self.recent_messages_of(peer, user_ref).await {
+                Ok(texts) => {
+                    elsewhere.extend(texts.into_iter().map(|text| format!("{title}: {text}")))
+                }
+                Err(err) => tracing::debug!(%title, "cannot search: {err}"),
+            }
+        }
         Ok(Investigation {
             user_id: user,
             bio: details.about.filter(|b| !b.trim().is_empty()),
             has_photo: details.profile_photo.is_some(),
             common_chats: chats.iter().filter_map(chat_title).collect(),
+            elsewhere,
         })
+    }
+
+    /// The user's latest few texts in one chat the account sees.
+    async fn recent_messages_of(
+        &self,
+        chat: tl::enums::InputPeer,
+        user: PeerRef,
+    ) -> Result<Vec<String>, TgError> {
+        let found = self
+            .client
+            .invoke(&tl::functions::messages::Search {
+                peer: chat,
+                q: String::new(),
+                from_id: Some(user.into()),
+                saved_peer_id: None,
+                saved_reaction: None,
+                top_msg_id: None,
+                filter: tl::enums::MessagesFilter::InputMessagesFilterEmpty,
+                min_date: 0,
+                max_date: 0,
+                offset_id: 0,
+                add_offset: 0,
+                limit: 3,
+                max_id: 0,
+                min_id: 0,
+                hash: 0,
+            })
+            .await?;
+        let messages = match found {
+            tl::enums::messages::Messages::Messages(m) => m.messages,
+            tl::enums::messages::Messages::Slice(m) => m.messages,
+            tl::enums::messages::Messages::ChannelMessages(m) => m.messages,
+            tl::enums::messages::Messages::NotModified(_) => Vec::new(),
+        };
+        Ok(messages
+            .iter()
+            .filter_map(|m| match m {
+                tl::enums::Message::Message(m) if !m.message.trim().is_empty() => {
+                    Some(m.message.chars().take(200).collect())
+                }
+                _ => None,
+            })
+            .collect())
     }
 
     /// Ban and kick entries of a supergroup's admin log newer than `min_id` (user account with
@@ -287,6 +344,25 @@ pub struct Investigation {
     pub bio: Option<String>,
     pub has_photo: bool,
     pub common_chats: Vec<String>,
+    /// "<chat>: <text>" for the user's latest messages in a few common chats.
+    pub elsewhere: Vec<String>,
+}
+
+/// How many common chats the Investigator searches for the user's recent messages.
+const SEARCHED_CHATS: usize = 5;
+
+fn input_peer(chat: &tl::enums::Chat) -> Option<tl::enums::InputPeer> {
+    match chat {
+        tl::enums::Chat::Chat(c) => Some(tl::types::InputPeerChat { chat_id: c.id }.into()),
+        tl::enums::Chat::Channel(c) => Some(
+            tl::types::InputPeerChannel {
+                channel_id: c.id,
+                access_hash: c.access_hash.unwrap_or(0),
+            }
+            .into(),
+        ),
+        _ => None,
+    }
 }
 
 fn chat_title(chat: &tl::enums::Chat) -> Option<String> {

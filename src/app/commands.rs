@@ -272,9 +272,12 @@ fn run(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Result<Str
                 .context("cannot retry that action")?;
             Ok(format!("action {action_id} queued again"))
         }
-        Command::MouseCapture { .. } | Command::Suspend | Command::TogglePause | Command::Quit => {
-            Ok(String::new())
-        }
+        Command::MouseCapture { .. }
+        | Command::Suspend
+        | Command::TogglePause
+        | Command::Quit
+        | Command::Login { .. }
+        | Command::PromptAnswer { .. } => Ok(String::new()),
     }
 }
 

@@ -6,6 +6,7 @@ use crate::action::{Action, ActionKind, Actor};
 use crate::app::admin_desk::{AdminDesk, Reply};
 use crate::app::commands;
 use crate::app::live::{Notice, SharedView, ToRuntime};
+use crate::app::login_desk::{LoginDesk, LoginSetup};
 use crate::app::pipeline::Pipeline;
 use crate::app::runtime::{IDLE_STEP, PUBLISH_EVERY, Publisher, RuntimeHandle, spawn_runtime};
 use crate::config::Config;
@@ -35,9 +36,11 @@ pub fn spawn_live(
     config: Config,
     store: Store,
     connection: LiveConnection,
+    login: Option<LoginSetup>,
 ) -> Result<RuntimeHandle> {
     spawn_runtime(move |view, commands, notices| {
-        run_live(config, store, connection, view, commands, notices)
+        let login = LoginDesk::new(login);
+        run_live(config, store, connection, login, view, commands, notices)
     })
 }
 
@@ -45,6 +48,7 @@ fn run_live(
     config: Config,
     store: Store,
     mut connection: LiveConnection,
+    mut login: LoginDesk,
     view: SharedView,
     commands_rx: Receiver<ToRuntime>,
     notices: Sender<Notice>,
@@ -83,6 +87,12 @@ fn run_live(
                             .into(),
                         is_error: true,
                     });
+                }
+                ToRuntime::Command(command) if login.handles(&command) => {
+                    if let Some(notice) = login.apply(command, &notices) {
+                        let _ = notices.send(notice);
+                    }
+                    last_publish = Instant::now() - PUBLISH_EVERY;
                 }
                 ToRuntime::Command(warden_ui::Command::OpenUser { user }) => {
                     if connection.investigate(user) {
@@ -142,6 +152,7 @@ fn run_live(
         }
         if last_publish.elapsed() >= PUBLISH_EVERY {
             last_publish = Instant::now();
+            publisher.prompt = login.prompt();
             view.publish(publisher.build(&pipeline, now)?);
         }
         if handled == 0 {

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod console;
 pub mod live;
 pub mod live_runtime;
+pub mod login_desk;
 pub mod pipeline;
 pub mod runtime;
 pub mod source;

@@ -3,6 +3,7 @@
 
 use crate::app::commands;
 use crate::app::live::{LiveView, Notice, SharedView, ToRuntime};
+use crate::app::login_desk::{LoginDesk, LoginSetup};
 use crate::app::pipeline::{AlertKind, Pipeline};
 use crate::config::Config;
 use crate::model::{Event, Timestamp};
@@ -30,6 +31,8 @@ pub struct DemoOptions {
     pub seed: u64,
     pub speed: Speed,
     pub faults: FaultConfig,
+    /// `:login` from the console (None: not offered).
+    pub login: Option<LoginSetup>,
 }
 
 /// The console's side of a running runtime.
@@ -94,6 +97,7 @@ fn run_demo(
     let mut finished = false;
     let mut last_second = events.start();
     let mut last_publish = Instant::now() - PUBLISH_EVERY;
+    let mut login = LoginDesk::new(options.login);
     loop {
         for message in commands_rx.try_iter() {
             match message {
@@ -102,6 +106,12 @@ fn run_demo(
                     return Ok(());
                 }
                 ToRuntime::TogglePause => pacer.toggle_pause(Instant::now()),
+                ToRuntime::Command(command) if login.handles(&command) => {
+                    if let Some(notice) = login.apply(command, &notices) {
+                        let _ = notices.send(notice);
+                    }
+                    last_publish = Instant::now() - PUBLISH_EVERY;
+                }
                 ToRuntime::Command(command) => {
                     let notice = commands::apply(&mut pipeline, &config.general.moderator, command);
                     let _ = notices.send(notice);
@@ -147,6 +157,7 @@ fn run_demo(
         }
         if last_publish.elapsed() >= PUBLISH_EVERY {
             last_publish = Instant::now();
+            publisher.prompt = login.prompt();
             view.publish(publisher.build(&pipeline, sim_now)?);
         }
         // Paused or out of events: nothing to do until a command or the next second.
@@ -166,6 +177,8 @@ pub struct Publisher {
     /// The live accounts as the status bar shows them (empty in the demo).
     pub accounts: Vec<ui::AccountStatus>,
     pub user_account: bool,
+    /// A login step waiting for the moderator.
+    pub prompt: Option<ui::Prompt>,
     /// The Investigator's user-account findings, by user.
     pub userbot: HashMap<ui::UserId, ui::UserbotView>,
     messages_per_sec: VecDeque<u64>,
@@ -212,6 +225,7 @@ impl Publisher {
             finished: false,
             accounts: Vec::new(),
             user_account: false,
+            prompt: None,
             userbot: HashMap::new(),
             messages_per_sec: VecDeque::from(vec![0; RATE_SECONDS]),
             flagged_per_sec: VecDeque::from(vec![0; RATE_SECONDS]),
@@ -303,6 +317,7 @@ impl Publisher {
                     .then(|| "demo scenario finished: the community is quiet now".to_string())
             }),
             now,
+            prompt: self.prompt.clone(),
         };
         let mut alerts: Vec<ui::AlertRow> = pipeline
             .alerts()

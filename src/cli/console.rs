@@ -4,6 +4,7 @@
 use crate::app::console::{ConsoleOptions, run_console};
 use crate::app::live::ToRuntime;
 use crate::app::live_runtime::spawn_live;
+use crate::app::login_desk::LoginSetup;
 use crate::app::runtime::{DemoOptions, RuntimeHandle, spawn_demo};
 use crate::cli::Env;
 use crate::config::Config;
@@ -62,7 +63,12 @@ pub fn open(env: &Env, dry_run: bool) -> Result<ExitCode> {
     let store = Store::open(&env.paths.db_file)?;
     eprintln!("Connecting to Telegram…");
     let connection = LiveConnection::open(&env.paths.sessions_dir, &secrets, &config.telegram)?;
-    let runtime = spawn_live(config.clone(), store, connection)?;
+    let login = LoginSetup {
+        sessions_dir: env.paths.sessions_dir.clone(),
+        secrets,
+        telegram: config.telegram.clone(),
+    };
+    let runtime = spawn_live(config.clone(), store, connection, Some(login))?;
     console_over(env, &env.paths.db_file, &config, runtime)
 }
 
@@ -92,6 +98,11 @@ pub fn demo(env: &Env, args: DemoArgs) -> Result<ExitCode> {
             seed: args.seed,
             speed,
             faults: FaultConfig::default(),
+            login: Some(LoginSetup {
+                sessions_dir: env.paths.sessions_dir.clone(),
+                secrets: env.secrets()?,
+                telegram: config.telegram.clone(),
+            }),
         },
     )?;
     console_over(env, db, &config, runtime)
@@ -164,7 +175,7 @@ pub fn daemon(env: &Env, args: DaemonArgs) -> Result<ExitCode> {
         .map(|a| a.kind.to_string())
         .collect();
     tracing::info!(?accounts, db = %env.paths.db_file.display(), "daemon started");
-    let runtime = spawn_live(config, store, connection)?;
+    let runtime = spawn_live(config, store, connection, None)?;
     let signal = wait_for_stop(&runtime)?;
     tracing::info!(signal, "stopping");
     let _ = runtime.to_runtime.send(ToRuntime::Quit);

@@ -116,6 +116,15 @@ pub enum Command {
     Suspend,
     /// Pause or resume the event source (the demo's simulated community).
     TogglePause,
+    /// Log a Telegram account in from the console; the app asks its questions as prompts.
+    Login {
+        user_account: bool,
+    },
+    /// The answer to the app's prompt `id`; `None` when the moderator cancelled.
+    PromptAnswer {
+        id: u64,
+        text: Option<String>,
+    },
     Quit,
 }
 
@@ -197,6 +206,8 @@ impl Command {
             Command::MouseCapture { .. } => "Mouse",
             Command::Suspend => "Suspend",
             Command::TogglePause => "Pause",
+            Command::Login { .. } => "Log in",
+            Command::PromptAnswer { .. } => "Answer",
             Command::Quit => "Quit",
         }
     }
@@ -279,6 +290,7 @@ pub const VERBS: &[&str] = &[
     "bunker",
     "slow",
     "user",
+    "login",
     "quit",
     "help",
     "freeze",
@@ -313,6 +325,13 @@ pub fn parse_command_line(line: &str, ctx: &CommandContext) -> Result<Parsed, St
         "help" | "h" | "?" => Ok(Parsed::Help),
         "freeze" => Ok(Parsed::Freeze),
         "pause" | "resume" => Ok(Parsed::Command(Command::TogglePause)),
+        "login" => match rest.first().map(|w| w.to_lowercase()).as_deref() {
+            Some("user") => Ok(Parsed::Command(Command::Login { user_account: true })),
+            Some("bot") => Ok(Parsed::Command(Command::Login {
+                user_account: false,
+            })),
+            _ => Err("login needs an account: :login user|bot".into()),
+        },
         "theme" => match rest.first() {
             Some(name) => Ok(Parsed::Theme(name.to_string())),
             None => Err("theme needs a name: :theme dark|light".into()),

@@ -112,9 +112,13 @@ pub struct LineInput {
 #[derive(Debug)]
 pub enum Popup {
     Confirm(Box<Confirm>),
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
     CommandLine(LineInput),
     Filter(LineInput),
+    /// The app's question (a login step) and what has been typed so far.
+    Prompt(Prompt, String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +177,8 @@ pub struct Console {
     pub(crate) history: PagedList<HistoryRow>,
     pub(crate) stats: Option<StatsView>,
     pub(crate) status: StatusView,
+    /// The last app prompt opened, so an answered one is not opened again.
+    prompt_shown: Option<u64>,
     pub(crate) filters: [Filter; 7],
     pub(crate) popup: Option<Popup>,
     pub(crate) toast: Option<Toast>,
@@ -212,6 +218,7 @@ impl Console {
             history: PagedList::default(),
             stats: None,
             status: StatusView::default(),
+            prompt_shown: None,
             filters: Default::default(),
             popup: None,
             toast: None,
@@ -227,6 +234,22 @@ impl Console {
     /// ~60 times a second), so a burst of updates costs one frame.
     pub fn needs_redraw(&self) -> bool {
         self.dirty
+    }
+
+    /// Opens the app's prompt when a new one appears; closes it when the app withdrew it.
+    pub(crate) fn sync_prompt(&mut self) {
+        match &self.status.prompt {
+            Some(prompt) if self.prompt_shown != Some(prompt.id) && self.popup.is_none() => {
+                self.prompt_shown = Some(prompt.id);
+                self.popup = Some(Popup::Prompt(prompt.clone(), String::new()));
+                self.dirty = true;
+            }
+            None if matches!(self.popup, Some(Popup::Prompt(..))) => {
+                self.popup = None;
+                self.dirty = true;
+            }
+            _ => {}
+        }
     }
 
     /// New or changed data in the store: lists are re-read on the next render. A frozen Feed keeps
@@ -1094,6 +1117,20 @@ impl Console {
                 _ => {
                     edit_line(&mut input.text, key);
                     self.popup = Some(Popup::CommandLine(input));
+                }
+            },
+            Popup::Prompt(prompt, mut text) => match key.code {
+                KeyCode::Esc => out.push(Command::PromptAnswer {
+                    id: prompt.id,
+                    text: None,
+                }),
+                KeyCode::Enter => out.push(Command::PromptAnswer {
+                    id: prompt.id,
+                    text: Some(text),
+                }),
+                _ => {
+                    edit_line(&mut text, key);
+                    self.popup = Some(Popup::Prompt(prompt, text));
                 }
             },
             Popup::Filter(mut input) => {

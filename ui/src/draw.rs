@@ -32,6 +32,7 @@ impl Console {
             return;
         }
         self.status = data.status();
+        self.sync_prompt();
         let [header, tabs, body, hints] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(if self.expanded { 0 } else { 1 }),
@@ -1533,6 +1534,21 @@ impl Console {
                 &input.text,
                 "Tab completes · ↑↓ history · Enter runs · Esc cancels",
             ),
+            Popup::Prompt(prompt, text) => {
+                let shown = if prompt.secret {
+                    "•".repeat(text.chars().count())
+                } else {
+                    text.clone()
+                };
+                self.draw_line_input(
+                    frame,
+                    body,
+                    &format!("{}:", prompt.label),
+                    &prompt.title,
+                    &shown,
+                    "Enter sends · Esc cancels",
+                )
+            }
             Popup::Filter(input) => self.draw_line_input(
                 frame,
                 body,
@@ -1582,6 +1598,7 @@ impl Console {
             ":tag / :untag <id|@user> <tag>   :note <id|@user> [text]",
             ":bunker on|off [chat]    :slow [chat] <30|off>",
             ":user <id|@user>   :feed … :stats   :theme dark|light   :q",
+            ":login user|bot (phone, code and 2FA password asked here)",
         ] {
             lines.push(Line::styled(format!("  {usage}"), t.text()));
         }

@@ -408,4 +408,17 @@ pub struct StatusView {
     pub last_error: Option<String>,
     /// Current time (real or simulated), for ages and countdowns.
     pub now: Timestamp,
+    /// The app is waiting for the moderator to type something (a login step).
+    pub prompt: Option<Prompt>,
+}
+
+/// A question from the app ("Phone number", "Login code", "2FA password").
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Prompt {
+    /// Changes with every new question; the answer names it.
+    pub id: u64,
+    pub title: String,
+    pub label: String,
+    /// Typed characters are shown as dots.
+    pub secret: bool,
 }

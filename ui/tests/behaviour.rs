@@ -605,3 +605,52 @@ fn hostile_text_renders_without_panic() {
     assert!(!screen.contains('\u{1b}'));
     assert!(!screen.contains('\u{202E}'));
 }
+
+#[test]
+fn an_app_prompt_opens_masks_secrets_and_answers_with_its_id() {
+    let mut data = Fake::new();
+    let mut console = primed(&data);
+    data.status.prompt = Some(Prompt {
+        id: 7,
+        title: "Telegram login".into(),
+        label: "code sent by Telegram".into(),
+        secret: true,
+    });
+    let screen = draw(&mut console, &data, 100, 30);
+    assert!(matches!(console.popup(), Some(Popup::Prompt(p, _)) if p.id == 7));
+    type_text(&mut console, &data, "12345");
+    let screen_text = format!("{:?}", draw(&mut console, &data, 100, 30).backend());
+    assert!(screen_text.contains("•••••"), "the code is masked");
+    assert!(!screen_text.contains("12345"));
+    drop(screen);
+    let out = press(&mut console, &data, &[code(KeyCode::Enter)]);
+    assert_eq!(
+        out,
+        vec![Command::PromptAnswer {
+            id: 7,
+            text: Some("12345".into())
+        }]
+    );
+    // The same prompt is not opened again; the app withdrawing it keeps the screen clear.
+    draw(&mut console, &data, 100, 30);
+    assert!(console.popup().is_none());
+    data.status.prompt = Some(Prompt {
+        id: 8,
+        title: "Telegram login".into(),
+        label: "2FA password".into(),
+        secret: true,
+    });
+    draw(&mut console, &data, 100, 30);
+    let out = press(&mut console, &data, &[code(KeyCode::Esc)]);
+    assert_eq!(out, vec![Command::PromptAnswer { id: 8, text: None }]);
+}
+
+#[test]
+fn login_command_line() {
+    let data = Fake::new();
+    let mut console = primed(&data);
+    press(&mut console, &data, &[key(':')]);
+    type_text(&mut console, &data, "login user");
+    let out = press(&mut console, &data, &[code(KeyCode::Enter)]);
+    assert_eq!(out, vec![Command::Login { user_account: true }]);
+}

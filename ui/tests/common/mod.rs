@@ -79,6 +79,7 @@ impl Fake {
                 pending_actions: 0,
                 last_error: None,
                 now: NOW,
+                prompt: None,
             },
             rules: vec![
                 RuleRow {

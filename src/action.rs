@@ -43,6 +43,9 @@ pub enum ActionKind {
         seconds: u64,
     },
     NotifyAdmin,
+    /// Telegram's own aggressive anti-spam for the chat (needs the user account as admin).
+    AntiSpamOn,
+    AntiSpamOff,
     /// The user's new messages vanish as they arrive; nothing is shown to them.
     ShadowMute,
     /// At most one message per `minutes`; extra ones are deleted silently.
@@ -76,6 +79,8 @@ impl ActionKind {
             ActionKind::LockdownOff => "lockdown_off",
             ActionKind::SlowMode { .. } => "slow_mode",
             ActionKind::NotifyAdmin => "notify_admin",
+            ActionKind::AntiSpamOn => "antispam_on",
+            ActionKind::AntiSpamOff => "antispam_off",
             ActionKind::ShadowMute => "shadow_mute",
             ActionKind::Throttle { .. } => "throttle",
         }

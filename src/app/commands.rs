@@ -160,6 +160,31 @@ fn run(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Result<Str
                 ids.len()
             ))
         }
+        Command::AntiSpam { chat, on } => {
+            let kind = if on {
+                ActionKind::AntiSpamOn
+            } else {
+                ActionKind::AntiSpamOff
+            };
+            let action = Action {
+                idempotency_key: policy::idempotency_key(&by, &kind, chat, None, None, now),
+                kind,
+                chat_id: chat,
+                user_id: None,
+                message_id: None,
+                reason: "set by a moderator".to_string(),
+                requested_by: by.clone(),
+            };
+            let mode = pipeline.policy.cfg.mode_for(chat);
+            let n = pipeline
+                .enqueue(&policy::apply_mode(mode, vec![action]).planned)?
+                .len();
+            Ok(format!(
+                "{}: Telegram's aggressive anti-spam {} ({n} action queued; needs the user account as admin)",
+                pipeline.chat_title(chat),
+                if on { "on" } else { "off" }
+            ))
+        }
         Command::SlowMode { chat, seconds } => {
             let mode = if seconds == 0 {
                 Containment::Normal

@@ -159,6 +159,8 @@ fn kind_from_parts(name: &str, map: &Map<String, Value>) -> Result<ActionKind, S
                 .unwrap_or(DEFAULT_SLOW_MODE_SECS),
         },
         "notify_admin" | "notify" | "report" | "alert" => ActionKind::NotifyAdmin,
+        "antispam_on" | "antispam" => ActionKind::AntiSpamOn,
+        "antispam_off" => ActionKind::AntiSpamOff,
         "shadow_mute" | "shadowmute" => ActionKind::ShadowMute,
         "throttle" => {
             let minutes = match map.get("minutes") {

@@ -950,6 +950,8 @@ impl World {
             | ActionKind::LabelHam
             | ActionKind::RaidAlert
             | ActionKind::NotifyAdmin
+            | ActionKind::AntiSpamOn
+            | ActionKind::AntiSpamOff
             | ActionKind::ShadowMute
             | ActionKind::Throttle { .. } => {}
         }

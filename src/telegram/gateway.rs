@@ -507,6 +507,9 @@ impl<A: ModerationApi + Clone> Gateway for TelegramGateway<A> {
                 })
                 .map(|_| ())
             }
+            ActionKind::AntiSpamOn | ActionKind::AntiSpamOff => {
+                self.set_aggressive_antispam(chat, *kind == ActionKind::AntiSpamOn, now)
+            }
             ActionKind::NotifyAdmin | ActionKind::RaidAlert => {
                 let text = if *kind == ActionKind::RaidAlert {
                     format!("🚨 raid: {}", action.reason)
@@ -840,7 +843,13 @@ mod tests {
         let user = Fake::default();
         let mut gw = TelegramGateway::new(rt.handle().clone(), Some(bot), Some(user.clone()));
         gw.set_aggressive_antispam(CHAT, true, NOW).unwrap();
-        assert_eq!(user.calls(), vec![Call::Antispam(CHAT, true)]);
+        // The same through the outbox's action vocabulary.
+        gw.execute(&action(ActionKind::AntiSpamOff, "as-off"), NOW)
+            .unwrap();
+        assert_eq!(
+            user.calls(),
+            vec![Call::Antispam(CHAT, true), Call::Antispam(CHAT, false)]
+        );
     }
 
     #[test]

@@ -64,6 +64,11 @@ pub enum Command {
         chat: ChatId,
         on: bool,
     },
+    /// Telegram's aggressive anti-spam for a chat (the user account must be admin there).
+    AntiSpam {
+        chat: ChatId,
+        on: bool,
+    },
     /// 0 turns slow mode off.
     SlowMode {
         chat: ChatId,
@@ -193,6 +198,8 @@ impl Command {
             Command::Bunker { on: true, .. } => "Bunker on",
             Command::Bunker { on: false, .. } => "Bunker off",
             Command::SlowMode { .. } => "Set slow mode",
+            Command::AntiSpam { on: true, .. } => "Anti-spam on",
+            Command::AntiSpam { on: false, .. } => "Anti-spam off",
             Command::OpenUser { .. } => "Open",
             Command::ClusterBanAll { .. } => "Ban all",
             Command::ClusterLabelSpam { .. } => "Label all spam",
@@ -288,6 +295,7 @@ pub const VERBS: &[&str] = &[
     "untag",
     "note",
     "bunker",
+    "antispam",
     "slow",
     "user",
     "login",
@@ -438,6 +446,15 @@ pub fn parse_command_line(line: &str, ctx: &CommandContext) -> Result<Parsed, St
             };
             let chat = chat_from_words(chat_words, chat_opt, ctx)?;
             Ok(Parsed::Command(Command::Bunker { chat, on }))
+        }
+        "antispam" => {
+            let (on, chat_words) = match rest.first().map(|w| w.to_lowercase()).as_deref() {
+                Some("on") => (true, &rest[1..]),
+                Some("off") => (false, &rest[1..]),
+                _ => return Err("antispam needs on or off: :antispam on|off [chat]".into()),
+            };
+            let chat = chat_from_words(chat_words, chat_opt, ctx)?;
+            Ok(Parsed::Command(Command::AntiSpam { chat, on }))
         }
         "slow" | "slowmode" => {
             // `:slow <chat> 30`, `:slow 30` (focused chat) or `:slow <chat> off`.
@@ -737,6 +754,18 @@ mod tests {
                 text: String::new()
             }
         );
+    }
+
+    #[test]
+    fn antispam_names_a_chat() {
+        assert_eq!(
+            cmd(":antispam on rust jobs"),
+            Command::AntiSpam {
+                chat: -200,
+                on: true
+            }
+        );
+        assert!(parse("antispam maybe").unwrap_err().contains("on or off"));
     }
 
     #[test]

@@ -1596,7 +1596,7 @@ impl Console {
             ":mute <id|@user> <1h> [reason]",
             ":strike / :forgive / :trust <id|@user> [reason]",
             ":tag / :untag <id|@user> <tag>   :note <id|@user> [text]",
-            ":bunker on|off [chat]    :slow [chat] <30|off>",
+            ":bunker on|off [chat]    :slow [chat] <30|off>    :antispam on|off [chat]",
             ":user <id|@user>   :feed … :stats   :theme dark|light   :q",
             ":login user|bot (phone, code and 2FA password asked here)",
         ] {

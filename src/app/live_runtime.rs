@@ -30,6 +30,8 @@ use warden_ui as ui;
 
 /// Updates handled per loop turn before commands and the executor get their turn.
 const BATCH: usize = 500;
+/// How often the admin chat's admin list is fetched again (admins come and go).
+const ADMINS_REFRESH_SECS: Timestamp = 600;
 
 /// Starts the live runtime on its own thread over an open connection.
 pub fn spawn_live(
@@ -56,7 +58,7 @@ fn run_live(
     let mut pipeline = Pipeline::new(&config, store.clone(), unix_now())?;
     let executor = Executor::new(store.clone(), config.policy.executor.clone());
     let mut publisher = Publisher::new(store, false)?;
-    let desk = AdminDesk {
+    let mut desk = AdminDesk {
         admin_chat: config.telegram.admin_chat,
         auth: AdminAuth {
             admin_ids: config.telegram.admin_ids.clone(),
@@ -74,6 +76,7 @@ fn run_live(
     let mut saved_snapshots = connection.gateway.snapshots().clone();
     let admin_log_every = config.telegram.admin_log_poll_secs as Timestamp;
     let mut next_admin_log = 0;
+    let mut next_admins_refresh = 0;
     let mut last_second = 0;
     let mut last_publish = Instant::now() - PUBLISH_EVERY;
     let result = loop {
@@ -134,6 +137,17 @@ fn run_live(
         let now = unix_now().max(pipeline.now());
         if now > last_second {
             last_second = now;
+            if let Some(admins) = connection.try_admins() {
+                tracing::info!(count = admins.len(), "admin chat's admins refreshed");
+                desk.auth.chat_admins = admins;
+            }
+            if let Some(chat) = config.telegram.admin_chat
+                && config.telegram.trust_admin_chat_admins
+                && now >= next_admins_refresh
+            {
+                next_admins_refresh = now + ADMINS_REFRESH_SECS;
+                connection.refresh_admins(chat);
+            }
             if admin_log_every > 0 && now >= next_admin_log {
                 next_admin_log = now + admin_log_every;
                 connection.poll_admin_logs(&pipeline.chat_ids());

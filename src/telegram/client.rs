@@ -276,6 +276,25 @@ impl GrammersApi {
             .collect())
     }
 
+    /// The chat's creator and admins (bots among them), for authorising admin-chat commands.
+    pub async fn chat_admins(&self, chat: ChatId) -> Result<Vec<UserId>, TgError> {
+        use grammers_client::peer::Role;
+        let peer = self.peer(chat).await?;
+        let mut members = self
+            .client
+            .iter_participants(peer)
+            .filter(tl::enums::ChannelParticipantsFilter::ChannelParticipantsAdmins);
+        let mut admins = Vec::new();
+        while let Some(member) = members.next().await? {
+            if matches!(member.role, Role::Creator(_) | Role::Admin(_))
+                && let Some(id) = member.user.id().bot_api_dialog_id()
+            {
+                admins.push(id);
+            }
+        }
+        Ok(admins)
+    }
+
     /// Ban and kick entries of a supergroup's admin log newer than `min_id` (user account with
     /// admin rights), oldest first.
     pub async fn admin_log(

@@ -38,6 +38,8 @@ pub struct LiveConnection {
     pub connected: Vec<AccountState>,
     dedupe: Dedupe,
     investigations_tx: std::sync::mpsc::Sender<(UserId, Result<Investigation, String>)>,
+    admins_tx: std::sync::mpsc::Sender<Vec<UserId>>,
+    admins: std::sync::mpsc::Receiver<Vec<UserId>>,
     /// Admin-log entries come in through the same channel as updates.
     inbound_tx: mpsc::Sender<(AccountKind, Inbound)>,
     own_ids: Vec<UserId>,
@@ -108,7 +110,10 @@ impl LiveConnection {
         );
         gateway.set_admin_chat(config.admin_chat);
         let (investigations_tx, investigations) = std::sync::mpsc::channel();
+        let (admins_tx, admins) = std::sync::mpsc::channel();
         Ok(LiveConnection {
+            admins_tx,
+            admins,
             inbound_tx: tx,
             own_ids,
             admin_log_seen: Arc::default(),
@@ -202,6 +207,28 @@ impl LiveConnection {
                 }
             });
         }
+    }
+
+    /// Fetches the admin chat's admins (through the bot when connected); the list arrives through
+    /// [`LiveConnection::try_admins`].
+    pub fn refresh_admins(&self, chat: ChatId) {
+        let Some(account) = self.accounts.first() else {
+            return;
+        };
+        let api = account.api();
+        let tx = self.admins_tx.clone();
+        self.runtime.spawn(async move {
+            match api.chat_admins(chat).await {
+                Ok(admins) => {
+                    let _ = tx.send(admins);
+                }
+                Err(err) => tracing::warn!(chat, "cannot list the admin chat's admins: {err}"),
+            }
+        });
+    }
+
+    pub fn try_admins(&self) -> Option<Vec<UserId>> {
+        self.admins.try_recv().ok()
     }
 
     pub fn has_user_account(&self) -> bool {

@@ -41,7 +41,23 @@ pub struct Normalized {
 
 impl Normalized {
     pub fn tokens(&self) -> impl Iterator<Item = &str> {
-        self.text.split(' ').filter(|t| !t.is_empty())
+        // A plain byte loop: words are short, and memchr's setup per word cost more than it saved.
+        let bytes = self.text.as_bytes();
+        let mut pos = 0;
+        std::iter::from_fn(move || {
+            while pos < bytes.len() && bytes[pos] == b' ' {
+                pos += 1;
+            }
+            if pos >= bytes.len() {
+                return None;
+            }
+            let start = pos;
+            while pos < bytes.len() && bytes[pos] != b' ' {
+                pos += 1;
+            }
+            // Spaces are ASCII, so both ends are character boundaries.
+            self.text.get(start..pos)
+        })
     }
 }
 

@@ -121,7 +121,7 @@ pub fn extract(norm: &Normalized, dense: DenseValues, out: &mut Features) {
             && end < token.len()
         {
             out.words
-                .push(bucket(hash_bytes(3, token[..end].as_bytes())));
+                .push(bucket(hash_bytes(3, &token.as_bytes()[..end])));
         }
     }
     // Long texts carry more evidence than short ones, but not proportionally more: n^-1/4

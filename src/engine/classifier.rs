@@ -1,8 +1,11 @@
-//! Logistic regression (AdaGrad) over hashed word unigrams and bigrams of the normalised text,
-//! plus the named text signals (links, emoji, lookalikes, ...) as dense features. Unlike
+//! Logistic regression (AdaGrad) over hashed word unigrams, bigrams and 5-letter stems of the
+//! normalised text, plus the named text signals (links, emoji, lookalikes, ...) as dense features. Unlike
 //! tg-spam's naive Bayes over word presence it weighs evidence jointly, counts repeated words, sees
 //! word pairs and learns how much each named signal is worth. (Character trigrams were tried and
-//! lowered cross-validated recall at 0.5% false positives from 89% to 73-84%, so they are out.)
+//! lowered cross-validated recall at 0.5% false positives from 89% to 73-84%, so they are out;
+//! character 3-5-grams within words were tried again next to stems and did not help either. Stems,
+//! the first five letters of longer words, let "трейдингу" share evidence with "трейдинг": recall
+//! at the shipped threshold went from 91.8% to 94.5% under 5-fold cross-validation.)
 //! Training is deterministic: fixed epochs, a fixed-seed shuffle, no threads.
 
 use super::normalize::Normalized;
@@ -22,10 +25,10 @@ struct Params {
 impl Params {
     /// Chosen by 5-fold cross-validation on the tg-spam samples.
     const DEFAULT: Params = Params {
-        epochs: 16,
+        epochs: 8,
         rate: 0.4,
         decay: 0.5,
-        l2: 1e-5,
+        l2: 2e-6,
         bias_rate: 0.1,
     };
 }
@@ -90,6 +93,10 @@ fn bucket(h: u64) -> u32 {
     (mix(h) as u32) & (DIM as u32 - 1)
 }
 
+/// Words longer than this also count by their first `STEM_CHARS` letters (a crude stemmer that
+/// suits Russian and English inflection alike).
+const STEM_CHARS: usize = 5;
+
 /// Word shape for numbers, so "350000" and "120000" share evidence.
 fn word_hash(token: &str) -> u64 {
     if token.bytes().all(|b| b.is_ascii_digit()) {
@@ -110,6 +117,12 @@ pub fn extract(norm: &Normalized, dense: DenseValues, out: &mut Features) {
         out.words
             .push(bucket(wh ^ prev.rotate_left(17) ^ 0x5bd1_e995));
         prev = wh;
+        if let Some((end, _)) = token.char_indices().nth(STEM_CHARS)
+            && end < token.len()
+        {
+            out.words
+                .push(bucket(hash_bytes(3, &token.as_bytes()[..end])));
+        }
     }
     // Long texts carry more evidence than short ones, but not proportionally more: n^-1/4
     // measured better than n^-1/2 (cosine) or 1 (raw counts) in cross-validation.

@@ -302,7 +302,10 @@ impl Engine {
         let raw = normalize::message_text(msg);
         let norm = normalize(&raw);
         let mut hits = Vec::new();
-        let mut scratch = Features::default();
+        let mut scratch = Features {
+            words: Vec::with_capacity(128),
+            ..Features::default()
+        };
         self.first_message_hits(msg, &raw, &norm, &mut scratch, &mut hits);
         self.known_spammer_hit(msg.from.id, msg.date, &mut hits);
         combine(hits, &self.cfg)

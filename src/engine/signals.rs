@@ -151,17 +151,25 @@ impl DomainLists {
 
     /// The well-known domain `domain` imitates, if any.
     pub fn imitated(&self, domain: &str) -> Option<&str> {
-        let domain_skeleton = skeleton(domain);
         let (name, _) = domain.rsplit_once('.')?;
         let name = name.rsplit('.').next().unwrap_or(name);
         for (known, _) in &self.well_known {
-            if domain == known || domain.ends_with(&format!(".{known}")) {
+            if domain == known
+                || (domain.len() > known.len()
+                    && domain.ends_with(known.as_str())
+                    && domain.as_bytes()[domain.len() - known.len() - 1] == b'.')
+            {
                 return None;
             }
         }
+        let domain_skeleton = skeleton(domain);
+        let domain_chars = domain.chars().count();
         for (known, known_skeleton) in &self.well_known {
             let known_name = known.rsplit_once('.').map_or(known.as_str(), |(n, _)| n);
-            let close = known.len() >= 6 && strsim::levenshtein(domain, known) <= 2;
+            // Edit distance is at least the length difference: skip the DP when that is over 2.
+            let close = known.len() >= 6
+                && domain_chars.abs_diff(known.chars().count()) <= 2
+                && strsim::levenshtein(domain, known) <= 2;
             let same_look = domain_skeleton == *known_skeleton;
             let brand_inside =
                 known_name.len() >= 5 && name != known_name && name.contains(known_name);
@@ -419,12 +427,17 @@ pub fn text_signals(
     v[CAPS] = (norm.letters >= 20 && norm.uppercase * 10 >= norm.letters * 6) as u8 as f32;
     v[MONEY] = f.money as u8 as f32;
     v[INVISIBLE] = (norm.invisible > 0) as u8 as f32;
-    let hashtags = raw
-        .split_whitespace()
-        .filter(|w| {
-            w.len() > 2 && w.starts_with('#') && w.chars().nth(1).is_some_and(char::is_alphabetic)
-        })
-        .count();
+    let hashtags = if !raw.contains('#') {
+        0
+    } else {
+        raw.split_whitespace()
+            .filter(|w| {
+                w.len() > 2
+                    && w.starts_with('#')
+                    && w.chars().nth(1).is_some_and(char::is_alphabetic)
+            })
+            .count()
+    };
     v[HASHTAGS] = (hashtags >= 2) as u8 as f32;
     let (mut shouting, mut run, mut all_upper) = (0usize, 0usize, true);
     for c in raw.chars().chain(std::iter::once(' ')) {

@@ -4,6 +4,32 @@
 //! (strsim) then confirms a candidate.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Keys here are already FNV hashes or small ids: one multiply-xorshift instead of SipHash.
+#[derive(Default)]
+struct MixHasher(u64);
+
+impl Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        let h = self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^ (h >> 29)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 ^= n as u64;
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
+type FastSet<K> = HashSet<K, BuildHasherDefault<MixHasher>>;
 
 /// Texts are compared on their first this-many characters: enough to recognise a template, and it
 /// bounds the quadratic edit distance.
@@ -22,9 +48,10 @@ struct Template {
 #[derive(Debug, Clone, Default)]
 pub struct TemplateIndex {
     templates: Vec<Template>,
-    postings: HashMap<u64, Vec<u32>>,
-    seen: HashSet<u64>,
-    ignored: HashSet<String>,
+    postings: FastMap<u64, Vec<u32>>,
+    seen: FastSet<u64>,
+    /// Hashes of the ignored words.
+    ignored: FastSet<u64>,
 }
 
 pub struct TemplateMatch<'a> {
@@ -52,7 +79,7 @@ impl TemplateIndex {
     /// `ignored`: words too common to identify a template (the excluded-tokens list).
     pub fn new(ignored: HashSet<String>) -> TemplateIndex {
         TemplateIndex {
-            ignored,
+            ignored: ignored.iter().map(|w| text_hash(w)).collect(),
             ..TemplateIndex::default()
         }
     }
@@ -60,8 +87,9 @@ impl TemplateIndex {
     fn distinctive_words(&self, normalized: &str) -> Vec<u64> {
         let mut words: Vec<u64> = prefix(normalized)
             .split(' ')
-            .filter(|w| w.chars().count() >= 3 && !self.ignored.contains(*w))
+            .filter(|w| w.chars().nth(2).is_some())
             .map(text_hash)
+            .filter(|h| !self.ignored.contains(h))
             .collect();
         words.sort_unstable();
         words.dedup();
@@ -104,7 +132,7 @@ impl TemplateIndex {
         if words.len() < MIN_WORDS {
             return None;
         }
-        let mut shared: HashMap<u32, u32> = HashMap::new();
+        let mut shared: FastMap<u32, u32> = FastMap::default();
         for w in &words {
             if let Some(ids) = self.postings.get(w) {
                 for &id in ids {

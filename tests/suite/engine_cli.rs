@@ -156,8 +156,8 @@ fn cross_validation_on_tg_spam() {
     );
     let report = cli::eval(&EngineConfig::default(), &samples, Some(5), Vec::new()).unwrap();
     let c = report.spam_class;
-    // A regression guard at today's measured quality (3 of 438 ham, 167 of 182 spam), not the
-    // issue's target (recall >= 97% at <= 0.5% false positives), which is not reached yet.
-    assert!(c.fpr() <= 0.007, "{c:?}");
-    assert!(c.recall() >= 0.90, "{c:?}");
+    // A regression guard at today's measured quality (2 of 438 ham, 172 of 182 spam): the false
+    // positive target (<= 0.5%) is met; the recall target (>= 97%) is not reached yet.
+    assert!(c.fpr() <= 0.005, "{c:?}");
+    assert!(c.recall() >= 0.94, "{c:?}");
 }

@@ -8,8 +8,7 @@ use super::{
     EvidenceKind, score, text,
 };
 use crate::model::{Event, JoinKind, Message, Person, Timestamp, UserId};
-use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::OnceLock;
 
@@ -22,9 +21,11 @@ struct FastState(u64);
 impl Default for FastState {
     fn default() -> Self {
         static SEED: OnceLock<u64> = OnceLock::new();
-        FastState(*SEED.get_or_init(|| {
-            std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64)
-        }))
+        FastState(
+            *SEED.get_or_init(|| {
+                std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64)
+            }),
+        )
     }
 }
 
@@ -72,6 +73,44 @@ impl Hasher for FastHasher {
 
 type FastMap<K, V> = HashMap<K, V, FastState>;
 type FastSet<K> = HashSet<K, FastState>;
+
+/// Keys filed by the sweep interval of their last activity, so a sweep looks only at what may
+/// have expired instead of every node, edge and bucket. A key still alive when taken is filed
+/// again under its newer time; a key filed twice (re-created after eviction) is harmless.
+#[derive(Debug)]
+struct ExpiryQueue<K> {
+    bin_secs: i64,
+    bins: BTreeMap<i64, Vec<K>>,
+}
+
+impl<K> ExpiryQueue<K> {
+    fn new(bin_secs: i64) -> Self {
+        ExpiryQueue {
+            bin_secs: bin_secs.max(1),
+            bins: BTreeMap::new(),
+        }
+    }
+
+    fn push(&mut self, at: Timestamp, key: K) {
+        self.bins
+            .entry(at.div_euclid(self.bin_secs))
+            .or_default()
+            .push(key);
+    }
+
+    /// Every key filed in a bin that starts before `cutoff`, removed from the queue.
+    fn take_before(&mut self, cutoff: Timestamp) -> Vec<K> {
+        let last = cutoff.div_euclid(self.bin_secs);
+        let mut out = Vec::new();
+        while let Some(bin) = self.bins.first_entry() {
+            if *bin.key() > last {
+                break;
+            }
+            out.extend(bin.remove());
+        }
+        out
+    }
+}
 
 /// Recent text signatures kept per user for near-duplicate checks.
 const TEXTS_PER_USER: usize = 4;
@@ -184,9 +223,9 @@ pub struct ClusterGraph {
     /// Eviction queues, earliest first: (time when queued, key). An entry is checked when its
     /// time falls behind the cutoff and queued again with the current time if still alive, so
     /// a sweep touches only what may have expired instead of every node, edge and bucket.
-    node_queue: BinaryHeap<Reverse<(Timestamp, u32, UserId)>>,
-    edge_queue: BinaryHeap<Reverse<(Timestamp, UserId, UserId)>>,
-    bucket_queue: BinaryHeap<Reverse<(Timestamp, u64)>>,
+    node_queue: ExpiryQueue<(u32, UserId)>,
+    edge_queue: ExpiryQueue<(UserId, UserId)>,
+    bucket_queue: ExpiryQueue<u64>,
     /// Reused candidate list (slot, similarity) so an event allocates nothing for it.
     scratch: Vec<(u32, f64)>,
 }
@@ -198,6 +237,7 @@ impl ClusterGraph {
             .iter()
             .map(|d| d.trim().to_lowercase())
             .collect();
+        let sweep_secs = config.evict_every_secs;
         ClusterGraph {
             config,
             common,
@@ -216,9 +256,9 @@ impl ClusterGraph {
             buckets: FastMap::default(),
             whitelist: FastSet::default(),
             blocked: FastSet::default(),
-            node_queue: BinaryHeap::new(),
-            edge_queue: BinaryHeap::new(),
-            bucket_queue: BinaryHeap::new(),
+            node_queue: ExpiryQueue::new(sweep_secs),
+            edge_queue: ExpiryQueue::new(sweep_secs),
+            bucket_queue: ExpiryQueue::new(sweep_secs),
             scratch: Vec::new(),
         }
     }
@@ -460,30 +500,22 @@ impl ClusterGraph {
     pub fn evict_older_than(&mut self, cutoff: Timestamp) {
         self.horizon = self.horizon.max(cutoff);
         let mut stale_edges: Vec<(UserId, UserId)> = Vec::new();
-        while let Some(&Reverse((at, a, b))) = self.edge_queue.peek() {
-            if at >= cutoff {
-                break;
-            }
-            self.edge_queue.pop();
-            match self.edges.get(&(a, b)) {
-                Some(edge) if edge.last_at < cutoff => stale_edges.push((a, b)),
-                Some(edge) => self.edge_queue.push(Reverse((edge.last_at, a, b))),
+        for key in self.edge_queue.take_before(cutoff) {
+            match self.edges.get(&key) {
+                Some(edge) if edge.last_at < cutoff => stale_edges.push(key),
+                Some(edge) => self.edge_queue.push(edge.last_at, key),
                 None => {}
             }
         }
         let mut stale_nodes: Vec<u32> = Vec::new();
-        while let Some(&Reverse((at, slot, user))) = self.node_queue.peek() {
-            if at >= cutoff {
-                break;
-            }
-            self.node_queue.pop();
+        for (slot, user) in self.node_queue.take_before(cutoff) {
             match &self.slots[slot as usize] {
                 Some(node) if node.user == user && node.last_seen < cutoff => {
                     stale_nodes.push(slot)
                 }
                 Some(node) if node.user == user => {
                     let last_seen = node.last_seen;
-                    self.node_queue.push(Reverse((last_seen, slot, user)));
+                    self.node_queue.push(last_seen, (slot, user));
                 }
                 _ => {}
             }
@@ -534,11 +566,7 @@ impl ClusterGraph {
             self.oldest[slot as usize] = slot;
         }
         // Entries are in time order; evicted users still listed are skipped when linking.
-        while let Some(&Reverse((at, key))) = self.bucket_queue.peek() {
-            if at >= cutoff {
-                break;
-            }
-            self.bucket_queue.pop();
+        for key in self.bucket_queue.take_before(cutoff) {
             let Some(bucket) = self.buckets.get_mut(&key) else {
                 continue;
             };
@@ -546,7 +574,7 @@ impl ClusterGraph {
                 bucket.recent.pop_front();
             }
             match bucket.recent.back() {
-                Some(&(last, _, _)) => self.bucket_queue.push(Reverse((last, key))),
+                Some(&(last, _, _)) => self.bucket_queue.push(last, key),
                 None => {
                     self.buckets.remove(&key);
                 }
@@ -602,7 +630,7 @@ impl ClusterGraph {
             }
         };
         self.by_user.insert(user, slot);
-        self.node_queue.push(Reverse((now, slot, user)));
+        self.node_queue.push(now, (slot, user));
         self.observe_sequential_id(slot, user);
         self.ids.insert(user);
         Some((slot, 1))
@@ -705,7 +733,7 @@ impl ClusterGraph {
         let bucket = match self.buckets.entry(key) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
-                self.bucket_queue.push(Reverse((now, key)));
+                self.bucket_queue.push(now, key);
                 e.insert(Bucket::default())
             }
         };
@@ -985,7 +1013,7 @@ impl ClusterGraph {
                         linking: false,
                     },
                 );
-                self.edge_queue.push(Reverse((now, key.0, key.1)));
+                self.edge_queue.push(now, key);
                 for (a, b) in [(slot, other_slot), (other_slot, slot)] {
                     if let Some(node) = self.slots[a as usize].as_mut() {
                         node.adj.push(b);

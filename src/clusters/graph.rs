@@ -8,7 +8,109 @@ use super::{
     EvidenceKind, score, text,
 };
 use crate::model::{Event, JoinKind, Message, Person, Timestamp, UserId};
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::OnceLock;
+
+/// Hasher for the graph's integer keys (user ids, slots, feature hashes): a multiply-rotate step
+/// is far cheaper than SipHash on this per-event path; a per-process random seed keeps the
+/// table layout unpredictable.
+#[derive(Debug, Clone, Copy)]
+struct FastState(u64);
+
+impl Default for FastState {
+    fn default() -> Self {
+        static SEED: OnceLock<u64> = OnceLock::new();
+        FastState(
+            *SEED.get_or_init(|| {
+                std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64)
+            }),
+        )
+    }
+}
+
+impl BuildHasher for FastState {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(self.0)
+    }
+}
+
+struct FastHasher(u64);
+
+impl FastHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0xf135_7aea_2e62_a9c5);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+    fn write_i64(&mut self, n: i64) {
+        self.add(n as u64);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+    /// The product's high bits are the well-mixed ones; the table indexes with the low bits.
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, FastState>;
+type FastSet<K> = HashSet<K, FastState>;
+
+/// Keys filed by the sweep interval of their last activity, so a sweep looks only at what may
+/// have expired instead of every node, edge and bucket. A key still alive when taken is filed
+/// again under its newer time; a key filed twice (re-created after eviction) is harmless.
+#[derive(Debug)]
+struct ExpiryQueue<K> {
+    bin_secs: i64,
+    bins: BTreeMap<i64, Vec<K>>,
+}
+
+impl<K> ExpiryQueue<K> {
+    fn new(bin_secs: i64) -> Self {
+        ExpiryQueue {
+            bin_secs: bin_secs.max(1),
+            bins: BTreeMap::new(),
+        }
+    }
+
+    fn push(&mut self, at: Timestamp, key: K) {
+        self.bins
+            .entry(at.div_euclid(self.bin_secs))
+            .or_default()
+            .push(key);
+    }
+
+    /// Every key filed in a bin that starts before `cutoff`, removed from the queue.
+    fn take_before(&mut self, cutoff: Timestamp) -> Vec<K> {
+        let last = cutoff.div_euclid(self.bin_secs);
+        let mut out = Vec::new();
+        while let Some(bin) = self.bins.first_entry() {
+            if *bin.key() > last {
+                break;
+            }
+            out.extend(bin.remove());
+        }
+        out
+    }
+}
 
 /// Recent text signatures kept per user for near-duplicate checks.
 const TEXTS_PER_USER: usize = 4;
@@ -34,7 +136,8 @@ struct EdgeData {
 /// bucket lived (an over-estimate when holders rotate out of `recent`; popular either way).
 #[derive(Debug, Default)]
 struct Bucket {
-    recent: VecDeque<(Timestamp, UserId)>,
+    /// (when, user, the user's slot then); the slot is checked against the user before use.
+    recent: VecDeque<(Timestamp, UserId, u32)>,
     holders: u32,
 }
 
@@ -71,14 +174,21 @@ fn short(s: &str, max: usize) -> String {
 /// Total weight (the strongest of each family), the number of families strong enough to
 /// corroborate, and the strongest family.
 fn strength(evidence: &[Evidence], corroborating: f64) -> (f64, usize, f64) {
-    let mut families: Vec<(u8, f64)> = Vec::with_capacity(evidence.len());
+    // An edge holds at most one piece of evidence per kind, so at most one family per kind.
+    let mut seen = [(0u8, 0.0f64); 8];
+    let mut len = 0;
     for e in evidence {
         let family = e.kind.family();
-        match families.iter_mut().find(|(f, _)| *f == family) {
+        match seen[..len].iter_mut().find(|(f, _)| *f == family) {
             Some((_, w)) => *w = w.max(e.weight),
-            None => families.push((family, e.weight)),
+            None if len < 8 => {
+                seen[len] = (family, e.weight);
+                len += 1;
+            }
+            None => {}
         }
     }
+    let families = &seen[..len];
     let total = families.iter().map(|(_, w)| w).sum();
     let strongest = families.iter().map(|(_, w)| *w).fold(0.0, f64::max);
     let kinds = families
@@ -95,19 +205,29 @@ pub struct ClusterGraph {
     common: HashSet<String>,
     now: Timestamp,
     next_sweep: Option<Timestamp>,
+    /// The last sweep's cutoff: bucket entries older than it are ignored until pruned.
+    horizon: Timestamp,
     slots: Vec<Option<Node>>,
     free: Vec<u32>,
-    by_user: HashMap<UserId, u32>,
+    by_user: FastMap<UserId, u32>,
     ids: BTreeSet<UserId>,
-    edges: HashMap<(UserId, UserId), EdgeData>,
+    edges: FastMap<(UserId, UserId), EdgeData>,
     parent: Vec<u32>,
     members: Vec<Vec<u32>>,
     /// Per root: the slot of the earliest-seen member, whose user id names the cluster.
     oldest: Vec<u32>,
-    multi_roots: HashSet<u32>,
-    buckets: HashMap<u64, Bucket>,
-    whitelist: HashSet<UserId>,
-    blocked: HashSet<(UserId, UserId)>,
+    multi_roots: FastSet<u32>,
+    buckets: FastMap<u64, Bucket>,
+    whitelist: FastSet<UserId>,
+    blocked: FastSet<(UserId, UserId)>,
+    /// Eviction queues, earliest first: (time when queued, key). An entry is checked when its
+    /// time falls behind the cutoff and queued again with the current time if still alive, so
+    /// a sweep touches only what may have expired instead of every node, edge and bucket.
+    node_queue: ExpiryQueue<(u32, UserId)>,
+    edge_queue: ExpiryQueue<(UserId, UserId)>,
+    bucket_queue: ExpiryQueue<u64>,
+    /// Reused candidate list (slot, similarity) so an event allocates nothing for it.
+    scratch: Vec<(u32, f64)>,
 }
 
 impl ClusterGraph {
@@ -117,23 +237,29 @@ impl ClusterGraph {
             .iter()
             .map(|d| d.trim().to_lowercase())
             .collect();
+        let sweep_secs = config.evict_every_secs;
         ClusterGraph {
             config,
             common,
             now: Timestamp::MIN,
             next_sweep: None,
+            horizon: Timestamp::MIN,
             slots: Vec::new(),
             free: Vec::new(),
-            by_user: HashMap::new(),
+            by_user: FastMap::default(),
             ids: BTreeSet::new(),
-            edges: HashMap::new(),
+            edges: FastMap::default(),
             parent: Vec::new(),
             members: Vec::new(),
             oldest: Vec::new(),
-            multi_roots: HashSet::new(),
-            buckets: HashMap::new(),
-            whitelist: HashSet::new(),
-            blocked: HashSet::new(),
+            multi_roots: FastSet::default(),
+            buckets: FastMap::default(),
+            whitelist: FastSet::default(),
+            blocked: FastSet::default(),
+            node_queue: ExpiryQueue::new(sweep_secs),
+            edge_queue: ExpiryQueue::new(sweep_secs),
+            bucket_queue: ExpiryQueue::new(sweep_secs),
+            scratch: Vec::new(),
         }
     }
 
@@ -182,14 +308,13 @@ impl ClusterGraph {
                 } else {
                     (self.config.weights.same_bio_link, &link.link)
                 };
-                let detail = format!("same link in bio: {}", short(value, 60));
                 self.feature(
                     slot,
                     Space::BioLink,
                     value,
                     EvidenceKind::SameBioLink,
                     weight,
-                    &detail,
+                    &|_: &Self| format!("same link in bio: {}", short(value, 60)),
                     None,
                 );
             }
@@ -212,7 +337,7 @@ impl ClusterGraph {
             &hash.to_string(),
             EvidenceKind::SameAvatar,
             weight,
-            "same profile photo",
+            &|_: &Self| "same profile photo".to_string(),
             None,
         );
         self.finish(slot, before)
@@ -240,23 +365,23 @@ impl ClusterGraph {
         let since = Some(self.now - self.config.invite_join_secs);
         match how {
             JoinKind::InviteLink { link, .. } => {
-                let detail = format!(
-                    "joined via {} within {} s",
-                    short(link, 40),
-                    self.config.invite_join_secs
-                );
                 self.feature(
                     slot,
                     Space::Invite,
                     link,
                     EvidenceKind::SameInvite,
                     weight,
-                    &detail,
+                    &|g: &Self| {
+                        format!(
+                            "joined via {} within {} s",
+                            short(link, 40),
+                            g.config.invite_join_secs
+                        )
+                    },
                     since,
                 );
             }
             JoinKind::AddedBy { by } => {
-                let detail = format!("added by {by} within {} s", self.config.invite_join_secs);
                 let key = format!("added_by:{by}");
                 self.feature(
                     slot,
@@ -264,7 +389,7 @@ impl ClusterGraph {
                     &key,
                     EvidenceKind::SameInvite,
                     weight,
-                    &detail,
+                    &|g: &Self| format!("added by {by} within {} s", g.config.invite_join_secs),
                     since,
                 );
             }
@@ -373,23 +498,34 @@ impl ClusterGraph {
 
     /// Forget users and edges not seen since `cutoff`. Runs by itself every `evict_every_secs`.
     pub fn evict_older_than(&mut self, cutoff: Timestamp) {
-        let stale_edges: Vec<(UserId, UserId)> = self
-            .edges
-            .iter()
-            .filter(|(_, e)| e.last_at < cutoff)
-            .map(|(k, _)| *k)
-            .collect();
-        let stale_nodes: Vec<u32> = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, n)| {
-                n.as_ref()
-                    .filter(|n| n.last_seen < cutoff)
-                    .map(|_| i as u32)
-            })
-            .collect();
-        let mut affected: HashSet<u32> = HashSet::new();
+        self.horizon = self.horizon.max(cutoff);
+        let mut stale_edges: Vec<(UserId, UserId)> = Vec::new();
+        for key in self.edge_queue.take_before(cutoff) {
+            match self.edges.get(&key) {
+                Some(edge) if edge.last_at < cutoff => stale_edges.push(key),
+                Some(edge) => self.edge_queue.push(edge.last_at, key),
+                None => {}
+            }
+        }
+        let mut stale_nodes: Vec<u32> = Vec::new();
+        for (slot, user) in self.node_queue.take_before(cutoff) {
+            match &self.slots[slot as usize] {
+                Some(node) if node.user == user && node.last_seen < cutoff => {
+                    stale_nodes.push(slot)
+                }
+                Some(node) if node.user == user => {
+                    let last_seen = node.last_seen;
+                    self.node_queue.push(last_seen, (slot, user));
+                }
+                _ => {}
+            }
+        }
+        // A key re-created after an earlier eviction can be queued twice.
+        stale_edges.sort_unstable();
+        stale_edges.dedup();
+        stale_nodes.sort_unstable();
+        stale_nodes.dedup();
+        let mut affected: FastSet<u32> = FastSet::default();
         for (a, b) in &stale_edges {
             for user in [a, b] {
                 if let Some(&slot) = self.by_user.get(user) {
@@ -430,12 +566,20 @@ impl ClusterGraph {
             self.oldest[slot as usize] = slot;
         }
         // Entries are in time order; evicted users still listed are skipped when linking.
-        self.buckets.retain(|_, bucket| {
-            while bucket.recent.front().is_some_and(|(t, _)| *t < cutoff) {
+        for key in self.bucket_queue.take_before(cutoff) {
+            let Some(bucket) = self.buckets.get_mut(&key) else {
+                continue;
+            };
+            while bucket.recent.front().is_some_and(|(t, _, _)| *t < cutoff) {
                 bucket.recent.pop_front();
             }
-            !bucket.recent.is_empty()
-        });
+            match bucket.recent.back() {
+                Some(&(last, _, _)) => self.bucket_queue.push(last, key),
+                None => {
+                    self.buckets.remove(&key);
+                }
+            }
+        }
         tracing::debug!(
             users = self.by_user.len(),
             edges = self.edges.len(),
@@ -486,6 +630,7 @@ impl ClusterGraph {
             }
         };
         self.by_user.insert(user, slot);
+        self.node_queue.push(now, (slot, user));
         self.observe_sequential_id(slot, user);
         self.ids.insert(user);
         Some((slot, 1))
@@ -527,42 +672,56 @@ impl ClusterGraph {
                 .is_some_and(|host| self.common.contains(host))
     }
 
-    /// The most recent distinct holders of a feature (newest first), then remember this user.
+    /// Link to the most recent distinct holders of a feature (newest first), then remember
+    /// this user. `detail` is rendered only when evidence is new or stronger.
     #[allow(clippy::too_many_arguments)]
-    fn feature(
+    fn feature<D: Fn(&Self) -> String>(
         &mut self,
         slot: u32,
         space: Space,
         value: &str,
         kind: EvidenceKind,
         weight: f64,
-        detail: &str,
+        detail: &D,
         since: Option<Timestamp>,
     ) {
         let key = feature_key(space, value);
         let weight = weight * self.popularity_scale(key);
-        let holders = self.holders(key, slot, since);
-        for other in holders.into_iter().take(self.config.fanout) {
+        let mut found = std::mem::take(&mut self.scratch);
+        found.clear();
+        found.extend(
+            self.holders(key, slot, since)
+                .take(self.config.fanout)
+                .map(|other| (other, 0.0)),
+        );
+        for &(other, _) in &found {
             self.add_evidence(slot, other, kind, weight, detail);
         }
+        self.scratch = found;
         self.remember(key, slot);
     }
 
-    fn holders(&self, key: u64, slot: u32, since: Option<Timestamp>) -> Vec<UserId> {
-        let Some(user) = self.user_of(slot) else {
-            return Vec::new();
-        };
-        let Some(bucket) = self.buckets.get(&key) else {
-            return Vec::new();
-        };
-        bucket
-            .recent
-            .iter()
-            .rev()
-            .take_while(|(t, _)| since.is_none_or(|s| *t >= s))
-            .map(|(_, u)| *u)
-            .filter(|u| *u != user && !self.whitelist.contains(u))
-            .collect()
+    /// Slots of the live holders of a feature, newest first, other than `slot` itself.
+    fn holders(
+        &self,
+        key: u64,
+        slot: u32,
+        since: Option<Timestamp>,
+    ) -> impl Iterator<Item = u32> + '_ {
+        let since = since.map_or(self.horizon, |s| s.max(self.horizon));
+        self.buckets
+            .get(&key)
+            .into_iter()
+            .flat_map(|bucket| bucket.recent.iter().rev())
+            .take_while(move |(t, _, _)| *t >= since)
+            .filter(move |&&(_, user, other)| {
+                other != slot
+                    && self.slots[other as usize]
+                        .as_ref()
+                        .is_some_and(|n| n.user == user)
+                    && (self.whitelist.is_empty() || !self.whitelist.contains(&user))
+            })
+            .map(|&(_, _, other)| other)
     }
 
     fn remember(&mut self, key: u64, slot: u32) {
@@ -571,14 +730,20 @@ impl ClusterGraph {
         };
         let now = self.now;
         let cap = self.config.bucket_cap;
-        let bucket = self.buckets.entry(key).or_default();
-        match bucket.recent.iter().position(|(_, u)| *u == user) {
+        let bucket = match self.buckets.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                self.bucket_queue.push(now, key);
+                e.insert(Bucket::default())
+            }
+        };
+        match bucket.recent.iter().position(|(_, u, _)| *u == user) {
             Some(pos) => {
                 bucket.recent.remove(pos);
             }
             None => bucket.holders = bucket.holders.saturating_add(1),
         }
-        bucket.recent.push_back((now, user));
+        bucket.recent.push_back((now, user, slot));
         while bucket.recent.len() > cap {
             bucket.recent.pop_front();
         }
@@ -612,14 +777,24 @@ impl ClusterGraph {
         near.sort_by_key(|other| (other.abs_diff(user), *other));
         near.truncate(fanout);
         for other in near {
+            let Some(&other_slot) = self.by_user.get(&other) else {
+                continue;
+            };
             let delta = other.abs_diff(user);
             let weight = if delta <= self.config.close_id_gap.unsigned_abs() {
                 self.config.weights.close_ids
             } else {
                 self.config.weights.sequential_ids
             };
-            let detail = format!("ids {} / {} (Δ{delta})", other.min(user), other.max(user));
-            self.add_evidence(slot, other, EvidenceKind::SequentialIds, weight, &detail);
+            let detail =
+                |_: &Self| format!("ids {} / {} (Δ{delta})", other.min(user), other.max(user));
+            self.add_evidence(
+                slot,
+                other_slot,
+                EvidenceKind::SequentialIds,
+                weight,
+                &detail,
+            );
         }
     }
 
@@ -636,21 +811,21 @@ impl ClusterGraph {
         node.name = Some(name.clone());
         let prefix: String = name.stem.chars().take(3).collect();
         let key = feature_key(Space::Name, &prefix);
-        let holders = self.holders(key, slot, None);
-        let mut linked = 0;
-        for other in holders {
-            if linked >= self.config.fanout {
+        let mut similar = std::mem::take(&mut self.scratch);
+        similar.clear();
+        for other in self.holders(key, slot, None) {
+            if similar.len() >= self.config.fanout {
                 break;
             }
-            let Some(theirs) = self
-                .by_user
-                .get(&other)
-                .and_then(|&s| self.slots[s as usize].as_ref())
-                .and_then(|n| n.name.clone())
+            let Some(theirs) = self.slots[other as usize]
+                .as_ref()
+                .and_then(|n| n.name.as_ref())
             else {
                 continue;
             };
-            if strsim::jaro_winkler(&name.stem, &theirs.stem) < self.config.name_similarity {
+            let alike = theirs.stem == name.stem
+                || strsim::jaro_winkler(&name.stem, &theirs.stem) >= self.config.name_similarity;
+            if !alike {
                 continue;
             }
             let weight = if name.has_digits && theirs.has_digits {
@@ -658,10 +833,19 @@ impl ClusterGraph {
             } else {
                 self.config.weights.same_name
             };
-            let detail = format!("names “{}” ~ “{}”", theirs.shown, name.shown);
-            self.add_evidence(slot, other, EvidenceKind::SimilarName, weight, &detail);
-            linked += 1;
+            similar.push((other, weight));
         }
+        for &(other, weight) in &similar {
+            let detail = |g: &Self| {
+                let theirs = g.slots[other as usize]
+                    .as_ref()
+                    .and_then(|n| n.name.as_ref())
+                    .map_or("", |n| n.shown.as_str());
+                format!("names “{theirs}” ~ “{}”", name.shown)
+            };
+            self.add_evidence(slot, other, EvidenceKind::SimilarName, weight, &detail);
+        }
+        self.scratch = similar;
         self.remember(key, slot);
     }
 
@@ -673,31 +857,28 @@ impl ClusterGraph {
         let Some(sig) = text::signature(&normalised) else {
             return;
         };
-        let keys: Vec<u64> = text::band_keys(&sig)
-            .iter()
-            .map(|k| k ^ (Space::Text as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
-            .collect();
-        let mut seen: HashSet<UserId> = HashSet::new();
-        let mut matches: Vec<(UserId, f64)> = Vec::new();
+        let keys = text::band_keys(&sig)
+            .map(|k| k ^ (Space::Text as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        // Candidates checked so far (at most `bucket_cap + 1`): a short list beats a hash set.
+        let mut seen: Vec<u32> = Vec::with_capacity(self.config.bucket_cap + 1);
+        let mut matches = std::mem::take(&mut self.scratch);
+        matches.clear();
         'bands: for &key in &keys {
             for other in self.holders(key, slot, None) {
-                if !seen.insert(other) {
+                if seen.contains(&other) {
                     continue;
                 }
+                seen.push(other);
                 // Bounded work per message even when every band bucket is full.
                 if seen.len() > self.config.bucket_cap {
                     break 'bands;
                 }
-                let best = self
-                    .by_user
-                    .get(&other)
-                    .and_then(|&s| self.slots[s as usize].as_ref())
-                    .map_or(0.0, |n| {
-                        n.texts
-                            .iter()
-                            .map(|t| text::similarity(&sig, t))
-                            .fold(0.0, f64::max)
-                    });
+                let best = self.slots[other as usize].as_ref().map_or(0.0, |n| {
+                    n.texts
+                        .iter()
+                        .map(|t| text::similarity(&sig, t))
+                        .fold(0.0, f64::max)
+                });
                 if best >= self.config.text_similarity {
                     matches.push((other, best));
                     if matches.len() >= self.config.fanout {
@@ -711,12 +892,14 @@ impl ClusterGraph {
             .map(|&k| self.popularity_scale(k))
             .fold(1.0, f64::min);
         let weight = self.config.weights.near_duplicate_text * scale;
-        let snippet = short(&normalised, 40);
-        for (other, similarity) in matches {
-            let detail = format!(
-                "near-identical text ({:.0}%): “{snippet}”",
-                similarity * 100.0
-            );
+        for &(other, similarity) in &matches {
+            let detail = |_: &Self| {
+                format!(
+                    "near-identical text ({:.0}%): “{}”",
+                    similarity * 100.0,
+                    short(&normalised, 40)
+                )
+            };
             self.add_evidence(
                 slot,
                 other,
@@ -725,6 +908,7 @@ impl ClusterGraph {
                 &detail,
             );
         }
+        self.scratch = matches;
         for key in keys {
             self.remember(key, slot);
         }
@@ -739,7 +923,7 @@ impl ClusterGraph {
     }
 
     fn observe_link(&mut self, slot: u32, link: &LinkFeature) {
-        let detail = format!("both posted {}", short(&link.link, 60));
+        let detail = |_: &Self| format!("both posted {}", short(&link.link, 60));
         if self.is_common(link) {
             let weight = self.config.weights.same_common_link;
             self.feature(
@@ -764,32 +948,30 @@ impl ClusterGraph {
             None,
         );
         let weight = self.config.weights.same_domain;
-        let detail = format!("both posted links to {}", short(&link.domain, 60));
         self.feature(
             slot,
             Space::Domain,
             &link.domain,
             EvidenceKind::SameDomain,
             weight,
-            &detail,
+            &|_: &Self| format!("both posted links to {}", short(&link.domain, 60)),
             None,
         );
     }
 
     // ---- edges and components ----
 
-    fn add_evidence(
+    /// Add evidence between two live slots. `detail` is rendered only when the evidence is new
+    /// or stronger than what the edge already holds.
+    fn add_evidence<D: Fn(&Self) -> String>(
         &mut self,
         slot: u32,
-        other: UserId,
+        other_slot: u32,
         kind: EvidenceKind,
         weight: f64,
-        detail: &str,
+        detail: &D,
     ) {
-        let Some(user) = self.user_of(slot) else {
-            return;
-        };
-        let Some(&other_slot) = self.by_user.get(&other) else {
+        let (Some(user), Some(other)) = (self.user_of(slot), self.user_of(other_slot)) else {
             return;
         };
         if other == user
@@ -801,36 +983,46 @@ impl ClusterGraph {
         }
         let key = pair(user, other);
         let now = self.now;
-        if !self.edges.contains_key(&key) {
-            // Weak evidence (a common name, a popular link) only adds to an existing edge: alone
-            // it can never link anyone, and it would fill memory with useless edges.
-            if weight + 1e-9 < self.config.corroboration_weight {
-                return;
-            }
-            let degree = |s: u32| {
-                self.slots[s as usize]
-                    .as_ref()
-                    .map_or(usize::MAX, |n| n.adj.len())
-            };
-            if degree(slot) >= self.config.max_degree
-                || degree(other_slot) >= self.config.max_degree
-            {
-                return;
-            }
-            self.edges.insert(
-                key,
-                EdgeData {
-                    evidence: Vec::new(),
-                    last_at: now,
-                    linking: false,
-                },
-            );
-            for (a, b) in [(slot, other_slot), (other_slot, slot)] {
-                if let Some(node) = self.slots[a as usize].as_mut() {
-                    node.adj.push(b);
+        let detail_needed = match self.edges.get(&key) {
+            Some(edge) => edge
+                .evidence
+                .iter()
+                .find(|e| e.kind == kind)
+                .is_none_or(|e| weight > e.weight),
+            None => {
+                // Weak evidence (a common name, a popular link) only adds to an existing edge:
+                // alone it can never link anyone, and it would fill memory with useless edges.
+                if weight + 1e-9 < self.config.corroboration_weight {
+                    return;
                 }
+                let degree = |s: u32| {
+                    self.slots[s as usize]
+                        .as_ref()
+                        .map_or(usize::MAX, |n| n.adj.len())
+                };
+                if degree(slot) >= self.config.max_degree
+                    || degree(other_slot) >= self.config.max_degree
+                {
+                    return;
+                }
+                self.edges.insert(
+                    key,
+                    EdgeData {
+                        evidence: Vec::new(),
+                        last_at: now,
+                        linking: false,
+                    },
+                );
+                self.edge_queue.push(now, key);
+                for (a, b) in [(slot, other_slot), (other_slot, slot)] {
+                    if let Some(node) = self.slots[a as usize].as_mut() {
+                        node.adj.push(b);
+                    }
+                }
+                true
             }
-        }
+        };
+        let rendered = detail_needed.then(|| detail(self));
         let Some(edge) = self.edges.get_mut(&key) else {
             return;
         };
@@ -838,15 +1030,17 @@ impl ClusterGraph {
         match edge.evidence.iter_mut().find(|e| e.kind == kind) {
             Some(e) => {
                 e.at = now;
-                if weight > e.weight {
+                if let Some(detail) = rendered
+                    && weight > e.weight
+                {
                     e.weight = weight;
-                    e.detail = detail.to_string();
+                    e.detail = detail;
                 }
             }
             None => edge.evidence.push(Evidence {
                 kind,
                 weight,
-                detail: detail.to_string(),
+                detail: rendered.unwrap_or_default(),
                 at: now,
             }),
         }

@@ -1,8 +1,6 @@
 //! Text fingerprints shared by the cluster graph and the raid text trigger: aggressive
 //! normalisation, character shingles and MinHash signatures with LSH band keys.
 
-use unicode_normalization::UnicodeNormalization;
-
 /// Number of MinHash functions per signature.
 pub const SIGNATURE_LEN: usize = 32;
 /// Rows per LSH band; `SIGNATURE_LEN / BAND_ROWS` bands.
@@ -15,14 +13,18 @@ const MAX_NORMALISED_CHARS: usize = 4096;
 
 pub type Signature = [u64; SIGNATURE_LEN];
 
-/// Lowercased NFKC letters with digit runs collapsed to `#`, punctuation dropped, whitespace
-/// collapsed: "Earn 500$ TODAY!!" and "earn 700 $ today" normalise alike.
+/// Only this much of a huge input is normalised at all.
+const MAX_INPUT_BYTES: usize = 16 * 1024;
+
+/// The engine's normalisation (one place for NFKC, case, diacritics and lookalikes) with digit
+/// runs collapsed to `#`: "Earn 500$ TODAY!!" and "earn 700 $ today" normalise alike.
 pub fn normalise(text: &str) -> String {
-    let mut out = String::with_capacity(text.len().min(MAX_NORMALISED_CHARS));
+    let text = &text[..text.floor_char_boundary(MAX_INPUT_BYTES)];
+    let words = crate::engine::normalize(text).text;
+    let mut out = String::with_capacity(words.len().min(MAX_NORMALISED_CHARS));
     let mut chars = 0usize;
-    let mut last_space = true;
     let mut last_digit = false;
-    for c in text.nfkc().flat_map(char::to_lowercase) {
+    for c in words.chars() {
         if chars >= MAX_NORMALISED_CHARS {
             break;
         }
@@ -32,18 +34,11 @@ pub fn normalise(text: &str) -> String {
                 chars += 1;
             }
             last_digit = true;
-            last_space = false;
-        } else if c.is_alphabetic() {
-            out.push(c);
-            chars += 1;
-            last_digit = false;
-            last_space = false;
-        } else if c.is_whitespace() && !last_space {
-            out.push(' ');
-            chars += 1;
-            last_space = true;
-            last_digit = false;
+            continue;
         }
+        last_digit = false;
+        out.push(c);
+        chars += 1;
     }
     while out.ends_with(' ') {
         out.pop();
@@ -65,49 +60,55 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-/// SplitMix64 finaliser: a cheap, well-mixed permutation per MinHash function.
-fn mix(mut z: u64) -> u64 {
+/// SplitMix64 finaliser: a cheap, well-mixed 64-bit permutation.
+const fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
 }
 
-const SEEDS: [u64; SIGNATURE_LEN] = {
-    let mut seeds = [0u64; SIGNATURE_LEN];
+/// MinHash function `i` is `(x ^ SEEDS[i]) * MULTIPLIERS[i]` over an already mixed shingle hash:
+/// one multiply per function (the minimum is decided by the product's well-mixed high bits).
+const SEEDS: [u64; SIGNATURE_LEN] = constants(0x9e37_79b9_7f4a_7c15);
+const MULTIPLIERS: [u64; SIGNATURE_LEN] = constants(0xd1b5_4a32_d192_ed03);
+
+const fn constants(salt: u64) -> [u64; SIGNATURE_LEN] {
+    let mut out = [0u64; SIGNATURE_LEN];
     let mut i = 0;
     while i < SIGNATURE_LEN {
-        seeds[i] = (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        out[i] = mix((i as u64 + 1).wrapping_mul(salt)) | 1;
         i += 1;
     }
-    seeds
-};
+    out
+}
 
 /// MinHash signature of a normalised text over character shingles. `None` for an empty text.
 pub fn signature(normalised: &str) -> Option<Signature> {
-    let chars: Vec<(usize, char)> = normalised.char_indices().collect();
-    if chars.is_empty() {
+    if normalised.is_empty() {
         return None;
     }
+    let bytes = normalised.as_bytes();
     let mut sig = [u64::MAX; SIGNATURE_LEN];
-    let mut feed = |shingle: &str| {
-        let base = fnv1a(shingle.as_bytes());
-        for (slot, seed) in sig.iter_mut().zip(SEEDS.iter()) {
-            let h = mix(base ^ seed);
-            if h < *slot {
-                *slot = h;
-            }
+    let mut feed = |shingle: &[u8]| {
+        let base = mix(fnv1a(shingle));
+        for ((slot, seed), multiplier) in sig.iter_mut().zip(SEEDS).zip(MULTIPLIERS) {
+            *slot = (*slot).min((base ^ seed).wrapping_mul(multiplier));
         }
     };
-    if chars.len() <= SHINGLE {
-        feed(normalised);
-    } else {
-        for start in 0..=chars.len() - SHINGLE {
-            let from = chars[start].0;
-            let to = chars
-                .get(start + SHINGLE)
-                .map_or(normalised.len(), |(i, _)| *i);
-            feed(&normalised[from..to]);
+    // Byte offsets of the last SHINGLE character starts, as a ring.
+    let mut starts = [0usize; SHINGLE];
+    let mut count = 0usize;
+    for (i, _) in normalised.char_indices() {
+        if count >= SHINGLE {
+            feed(&bytes[starts[count % SHINGLE]..i]);
         }
+        starts[count % SHINGLE] = i;
+        count += 1;
+    }
+    if count <= SHINGLE {
+        feed(bytes);
+    } else {
+        feed(&bytes[starts[count % SHINGLE]..]);
     }
     Some(sig)
 }

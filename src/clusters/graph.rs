@@ -8,71 +8,12 @@ use super::{
     EvidenceKind, score, text,
 };
 use crate::model::{Event, JoinKind, Message, Person, Timestamp, UserId};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::hash::{BuildHasher, Hasher};
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
-/// Hasher for the graph's integer keys (user ids, slots, feature hashes): a multiply-rotate step
-/// is far cheaper than SipHash on this per-event path; a per-process random seed keeps the
-/// table layout unpredictable.
-#[derive(Debug, Clone, Copy)]
-struct FastState(u64);
-
-impl Default for FastState {
-    fn default() -> Self {
-        static SEED: OnceLock<u64> = OnceLock::new();
-        FastState(
-            *SEED.get_or_init(|| {
-                std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64)
-            }),
-        )
-    }
-}
-
-impl BuildHasher for FastState {
-    type Hasher = FastHasher;
-    fn build_hasher(&self) -> FastHasher {
-        FastHasher(self.0)
-    }
-}
-
-struct FastHasher(u64);
-
-impl FastHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0xf135_7aea_2e62_a9c5);
-    }
-}
-
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-    fn write_i64(&mut self, n: i64) {
-        self.add(n as u64);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-    /// The product's high bits are the well-mixed ones; the table indexes with the low bits.
-    fn finish(&self) -> u64 {
-        self.0.rotate_left(26)
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, FastState>;
-type FastSet<K> = HashSet<K, FastState>;
+// The graph's keys are integers (user ids, slots, feature hashes): foldhash is far cheaper than
+// SipHash on this per-event path and still seeded per process.
+type FastMap<K, V> = foldhash::HashMap<K, V>;
+type FastSet<K> = foldhash::HashSet<K>;
 
 /// Keys filed by the sweep interval of their last activity, so a sweep looks only at what may
 /// have expired instead of every node, edge and bucket. A key still alive when taken is filed

@@ -36,6 +36,10 @@ pub struct Person {
     /// Only the user account can read bios; `None` when unknown.
     #[serde(default)]
     pub bio: Option<String>,
+    /// A hash of the profile photo's tiny preview, where Telegram sends one: accounts of a ring
+    /// often share the same picture.
+    #[serde(default)]
+    pub avatar_hash: Option<u64>,
 }
 
 impl Person {

@@ -271,6 +271,11 @@ impl ClusterGraph {
         now: Timestamp,
     ) -> Option<ClusterUpdate> {
         let (slot, before) = self.begin(user, now)?;
+        self.observe_avatar_hash(slot, hash);
+        self.finish(slot, before)
+    }
+
+    fn observe_avatar_hash(&mut self, slot: u32, hash: u64) {
         let weight = self.config.weights.same_avatar;
         self.feature(
             slot,
@@ -281,7 +286,6 @@ impl ClusterGraph {
             &|_: &Self| "same profile photo".to_string(),
             None,
         );
-        self.finish(slot, before)
     }
 
     fn observe_message(&mut self, message: &Message) -> Option<ClusterUpdate> {
@@ -739,7 +743,15 @@ impl ClusterGraph {
         }
     }
 
+    /// Name and, where the source saw one, the profile photo.
     fn observe_name(&mut self, slot: u32, person: &Person) {
+        if let Some(hash) = person.avatar_hash {
+            self.observe_avatar_hash(slot, hash);
+        }
+        self.observe_display_name(slot, person);
+    }
+
+    fn observe_display_name(&mut self, slot: u32, person: &Person) {
         let Some(name) = features::name_feature(&person.display_name()) else {
             return;
         };

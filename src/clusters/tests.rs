@@ -275,6 +275,45 @@ fn corroborated_evidence_links_and_reports_growth() {
 }
 
 #[test]
+fn the_same_photo_seen_on_join_and_message_is_evidence() {
+    let mut graph = ClusterGraph::new(ClusterConfig::default());
+    let with_photo = |id: UserId, name: &str| Person {
+        avatar_hash: Some(0xa1b2),
+        ..person(id, name)
+    };
+    graph.on_event(&Event::Joined {
+        chat_id: -100,
+        user: with_photo(9_000_000, "Carl"),
+        date: 10,
+        how: JoinKind::Direct,
+    });
+    graph.on_event(&post(5_000, "Bob", 20, "hi https://shady-deals.biz/x"));
+    graph.on_event(&post(
+        9_000_000,
+        "Carl",
+        25,
+        "look at shady-deals.biz/x now",
+    ));
+    assert_eq!(graph.cluster_size(5_000), 1, "a link alone does not glue");
+    let message = Event::Message(Message {
+        chat_id: -100,
+        id: 99,
+        date: 30,
+        from: with_photo(5_000, "Bob"),
+        text: "ok".into(),
+        ..Message::default()
+    });
+    graph.on_event(&message);
+    assert_eq!(graph.cluster_size(5_000), 2, "link plus the same photo");
+    let kinds: Vec<EvidenceKind> = graph.edges_of(5_000)[0]
+        .evidence
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(kinds.contains(&EvidenceKind::SameAvatar), "{kinds:?}");
+}
+
+#[test]
 fn bio_links_and_invite_joins_are_evidence() {
     let mut graph = ClusterGraph::new(ClusterConfig::default());
     let invite = || JoinKind::InviteLink {

@@ -227,6 +227,7 @@ impl ClassifyIn {
                 is_premium: self.is_premium,
                 has_photo: self.has_photo,
                 bio: self.bio,
+                avatar_hash: None,
             },
             text: self.text,
             entities: self.entities,

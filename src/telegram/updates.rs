@@ -70,12 +70,28 @@ fn bare_person(id: UserId) -> Person {
     }
 }
 
+/// FNV-1a over the photo's stripped preview (a few hundred bytes of JPEG Telegram inlines): the
+/// same picture uploaded by several accounts gives the same preview.
+fn avatar_hash(photo: &tl::enums::UserProfilePhoto) -> Option<u64> {
+    let tl::enums::UserProfilePhoto::Photo(photo) = photo else {
+        return None;
+    };
+    let preview = photo.stripped_thumb.as_ref().filter(|t| !t.is_empty())?;
+    Some(preview.iter().fold(0xcbf2_9ce4_8422_2325, |h: u64, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    }))
+}
+
 fn person_of(peer: &Peer) -> Person {
     match peer {
         Peer::User(user) => {
-            let (premium, has_photo) = match &user.raw {
-                tl::enums::User::User(u) => (u.premium, u.photo.as_ref().map(|_| true)),
-                tl::enums::User::Empty(_) => (false, None),
+            let (premium, has_photo, avatar_hash) = match &user.raw {
+                tl::enums::User::User(u) => (
+                    u.premium,
+                    u.photo.as_ref().map(|_| true),
+                    u.photo.as_ref().and_then(avatar_hash),
+                ),
+                tl::enums::User::Empty(_) => (false, None, None),
             };
             Person {
                 id: dialog_id(user.id()),
@@ -86,6 +102,7 @@ fn person_of(peer: &Peer) -> Person {
                 is_premium: premium,
                 has_photo,
                 bio: None,
+                avatar_hash,
             }
         }
         other => Person {

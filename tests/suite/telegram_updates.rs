@@ -91,6 +91,18 @@ fn user(id: i64, name: &str) -> tl::enums::User {
     u.first_name = Some(name.to_string());
     u.username = Some(name.to_lowercase());
     u.premium = id == ALICE;
+    if id == ALICE {
+        u.photo = Some(
+            tl::types::UserProfilePhoto {
+                has_video: false,
+                personal: false,
+                photo_id: 5,
+                stripped_thumb: Some(vec![1, 40, 40, 0xff, 0xd8]),
+                dc_id: 2,
+            }
+            .into(),
+        );
+    }
     u.into()
 }
 
@@ -313,6 +325,11 @@ async fn messages_edits_and_deletions_map_with_their_details() {
     assert_eq!(m.from.first_name, "Alice");
     assert_eq!(m.from.username.as_deref(), Some("alice"));
     assert!(m.from.is_premium);
+    assert_eq!(m.from.has_photo, Some(true));
+    assert!(
+        m.from.avatar_hash.is_some(),
+        "the photo preview is hashed for clusters"
+    );
     assert_eq!(m.entities.len(), 2);
     assert_eq!(m.entities[0].kind, EntityKind::Url);
     assert_eq!(entity_text(&m.text, &m.entities[0]), Some("t.me/spam"));

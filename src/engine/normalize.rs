@@ -393,6 +393,13 @@ impl Builder<'_> {
             self.out.text.push(c);
             return;
         }
+        if ('\u{430}'..='\u{45F}').contains(&c) {
+            // Lower-case basic Cyrillic, most of the text in Russian chats.
+            w.cyrillic += 1;
+            w.letters += 1;
+            self.out.text.push(c);
+            return;
+        }
         match script_of(c) {
             Script::Latin => w.latin += 1,
             Script::Cyrillic => w.cyrillic += 1,

@@ -166,15 +166,16 @@ impl DomainLists {
         let domain_skeleton = skeleton(domain);
         let domain_chars = domain.chars().count();
         for (known, known_skeleton) in &self.well_known {
-            let known_name = known.rsplit_once('.').map_or(known.as_str(), |(n, _)| n);
-            // Edit distance is at least the length difference: skip the DP when that is over 2.
+            // Edit distance is at least the length difference: skip the DP when that is over 2
+            // (the shipped domains are ASCII: bytes are characters).
             let close = known.len() >= 6
-                && domain_chars.abs_diff(known.chars().count()) <= 2
+                && domain_chars.abs_diff(known.len()) <= 2
                 && strsim::levenshtein(domain, known) <= 2;
-            let same_look = domain_skeleton == *known_skeleton;
-            let brand_inside =
-                known_name.len() >= 5 && name != known_name && name.contains(known_name);
-            if close || same_look || brand_inside {
+            if close || domain_skeleton == *known_skeleton {
+                return Some(known);
+            }
+            let known_name = known.rsplit_once('.').map_or(known.as_str(), |(n, _)| n);
+            if known_name.len() >= 5 && name != known_name && name.contains(known_name) {
                 return Some(known);
             }
         }

@@ -14,11 +14,12 @@ pub mod normalize;
 pub mod signals;
 mod state;
 pub mod template;
+pub mod tokens;
 
 pub use config::{EngineConfig, KnownSpammersConfig, Weights};
 pub use data::TrainingSet;
 pub use known_spammers::{KnownSpammerEntry, KnownSpammers};
-pub use normalize::{Normalized, normalize, normalize_message};
+pub use normalize::{Normalized, normalize, normalize_into, normalize_message};
 pub use signals::estimate_account_created;
 
 use crate::model::{ChatId, Message, Person, Timestamp, UserId};
@@ -28,8 +29,10 @@ use linkify::{LinkFinder, LinkKind};
 use serde::{Deserialize, Serialize};
 use signals::{DENSE, DomainLists, StopPhrases, TextFacts};
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashSet;
-use template::TemplateIndex;
+use template::{MatchScratch, TemplateIndex};
+use tokens::Tokens;
 
 /// A moderator's (or a dataset's) judgement of a text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -160,7 +163,21 @@ pub struct Engine {
     known: KnownSpammers,
     /// Latest message date seen: the engine's notion of "now".
     now: Option<Timestamp>,
-    scratch: Features,
+    scratch: Scratch,
+}
+
+/// Buffers a check reuses, so the check path allocates only what the verdict keeps.
+#[derive(Default)]
+struct Scratch {
+    norm: Normalized,
+    tokens: Tokens,
+    features: Features,
+    matches: MatchScratch,
+}
+
+thread_local! {
+    /// Buffers of `check_stateless`, which only borrows the engine.
+    static STATELESS_SCRATCH: RefCell<Scratch> = RefCell::default();
 }
 
 fn link_finder() -> LinkFinder {
@@ -183,16 +200,25 @@ fn excluded_tokens() -> HashSet<String> {
 }
 
 impl Knowledge {
-    fn features(&self, raw: &str, norm: &Normalized, out: &mut Features) -> TextFacts {
+    /// Hashes the words of `norm` into `tokens` and fills `out` with the classifier's features.
+    fn features(
+        &self,
+        raw: &str,
+        norm: &Normalized,
+        tokens: &mut Tokens,
+        out: &mut Features,
+    ) -> TextFacts {
+        tokens.fill(&norm.text);
         let (dense, facts) = signals::text_signals(
             raw,
             norm,
+            tokens,
             self.spacing_min_run,
             &self.lists,
             &self.stop,
             &self.finder,
         );
-        classifier::extract(norm, dense, out);
+        classifier::extract(tokens, dense, out);
         facts
     }
 }
@@ -220,10 +246,11 @@ impl Engine {
             spacing_min_run: cfg.spacing_min_run,
         };
         let mut samples = Vec::with_capacity(training.samples.len());
+        let mut tokens = Tokens::default();
         for (text, label) in &training.samples {
             let norm = normalize(text);
             let mut f = Features::default();
-            k.features(text, &norm, &mut f);
+            k.features(text, &norm, &mut tokens, &mut f);
             if *label == Label::Spam {
                 k.templates.add(&norm.text);
             }
@@ -237,7 +264,7 @@ impl Engine {
             state: state::State::default(),
             known,
             now: None,
-            scratch: Features::default(),
+            scratch: Scratch::default(),
         })
     }
 
@@ -250,7 +277,9 @@ impl Engine {
     pub fn check(&mut self, msg: &Message) -> Verdict {
         self.now = Some(self.now.map_or(msg.date, |n| n.max(msg.date)));
         let raw = normalize::message_text(msg);
-        let norm = normalize(&raw);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        normalize_into(&raw, &mut scratch.norm);
+        let norm = &scratch.norm;
         let mut hits = Vec::new();
         let seen = if msg.edited {
             self.state.seen(msg.chat_id, msg.from.id)
@@ -268,10 +297,9 @@ impl Engine {
             )
         };
         if msg.edited || seen <= self.cfg.first_messages {
-            let mut scratch = std::mem::take(&mut self.scratch);
-            self.first_message_hits(msg, &raw, &norm, &mut scratch, &mut hits);
-            self.scratch = scratch;
+            self.first_message_hits(msg, &raw, &mut scratch, &mut hits);
         }
+        self.scratch = scratch;
         self.known_spammer_hit(msg.from.id, msg.date, &mut hits);
         combine(hits, &self.cfg)
     }
@@ -281,11 +309,10 @@ impl Engine {
         &self,
         msg: &Message,
         raw: &str,
-        norm: &Normalized,
-        scratch: &mut Features,
+        scratch: &mut Scratch,
         hits: &mut Vec<Hit>,
     ) {
-        content_hits(&self.k, &self.cfg, msg, raw, norm, scratch, hits);
+        content_hits(&self.k, &self.cfg, msg, raw, scratch, hits);
         signals::profile_hits(
             &msg.from,
             self.now,
@@ -300,13 +327,14 @@ impl Engine {
     /// `warden classify` and `warden eval` use).
     pub fn check_stateless(&self, msg: &Message) -> Verdict {
         let raw = normalize::message_text(msg);
-        let norm = normalize(&raw);
         let mut hits = Vec::new();
-        let mut scratch = Features {
-            words: Vec::with_capacity(128),
-            ..Features::default()
-        };
-        self.first_message_hits(msg, &raw, &norm, &mut scratch, &mut hits);
+        STATELESS_SCRATCH.with(|cell| {
+            // Taken out, not borrowed, so a nested check (none today) could never panic.
+            let mut scratch = cell.take();
+            normalize_into(&raw, &mut scratch.norm);
+            self.first_message_hits(msg, &raw, &mut scratch, &mut hits);
+            cell.replace(scratch);
+        });
         self.known_spammer_hit(msg.from.id, msg.date, &mut hits);
         combine(hits, &self.cfg)
     }
@@ -352,7 +380,7 @@ impl Engine {
     pub fn add_label(&mut self, text: &str, label: Label) {
         let norm = normalize(text);
         let mut f = Features::default();
-        self.k.features(text, &norm, &mut f);
+        self.k.features(text, &norm, &mut Tokens::default(), &mut f);
         self.k.model.learn(&f, label == Label::Spam);
         let h = text_hash(&norm.text);
         match label {
@@ -407,10 +435,16 @@ fn content_hits(
     cfg: &EngineConfig,
     msg: &Message,
     raw: &str,
-    norm: &Normalized,
-    scratch: &mut Features,
+    scratch: &mut Scratch,
     hits: &mut Vec<Hit>,
 ) {
+    let Scratch {
+        norm,
+        tokens,
+        features,
+        matches,
+    } = scratch;
+    let norm = &*norm;
     let h = text_hash(&norm.text);
     if k.stop.exact.contains(&norm.text) {
         hits.push(hit(
@@ -426,9 +460,9 @@ fn content_hits(
             "a moderator marked this exact text as not spam".into(),
         ));
     }
-    let facts = k.features(raw, norm, scratch);
+    let facts = k.features(raw, norm, tokens, features);
     if !norm.text.is_empty() {
-        let score = k.model.score(norm, scratch);
+        let score = k.model.score(&norm.text, tokens, features);
         let text_weight = score.text_logit - cfg.base_logit;
         let p = 1.0 / (1.0 + (-score.logit).exp());
         let reason = if text_weight > 0.0 {
@@ -459,9 +493,9 @@ fn content_hits(
                 ));
             }
         }
-        if let Some(m) = k
-            .templates
-            .best_match(&norm.text, cfg.honeypot_max_distance)
+        if let Some(m) =
+            k.templates
+                .best_match_tokens(&norm.text, tokens, cfg.honeypot_max_distance, matches)
         {
             let preview: String = m.template.chars().take(40).collect();
             hits.push(hit(

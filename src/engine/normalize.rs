@@ -11,8 +11,7 @@
 use crate::model::{Entity, EntityKind, Message};
 use regex_syntax::hir::{Class, HirKind};
 use std::sync::OnceLock;
-use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::{decompose_canonical, is_combining_mark};
+use unicode_normalization::char::{decompose_canonical, decompose_compatible, is_combining_mark};
 use unicode_segmentation::UnicodeSegmentation;
 
 /// A normalised text and what normalisation noticed on the way.
@@ -37,6 +36,10 @@ pub struct Normalized {
     pub invisible: u32,
     /// Longest run of single-letter words ("w o r d"); runs of 4+ are joined back into one word.
     pub longest_spaced_run: u32,
+    /// Words of 4+ letters written all in capitals in the original.
+    pub shouting_words: u32,
+    /// The original has a currency sign ($ € ₽ £ ₴ ₸ ₿) and an ASCII digit.
+    pub money_sign: bool,
 }
 
 impl Normalized {
@@ -316,9 +319,12 @@ fn to_cyrillic(c: char) -> Option<char> {
     }
 }
 
-/// Reused buffers for the current word.
-struct WordBuilder {
-    chars: Vec<char>,
+/// The word being built: its letters go straight into the output text from `start`.
+#[derive(Default)]
+struct Word {
+    /// Byte offset in the output text where the word's first letter is (0 with no letter yet).
+    start: usize,
+    chars: u32,
     latin: u32,
     cyrillic: u32,
     greek: u32,
@@ -326,126 +332,221 @@ struct WordBuilder {
     letters: u32,
     /// Byte offset in the original text where the word started (for the lookalike example).
     raw_start: usize,
+    in_word: bool,
 }
 
-struct Builder {
-    out: Normalized,
-    word: WordBuilder,
-    /// Byte offset in `out.text` where the current run of single letters starts, and its length.
+struct Builder<'a> {
+    raw: &'a str,
+    out: &'a mut Normalized,
+    word: Word,
+    /// Output bytes of the current run of single-letter words ("w o r d") and its length.
     run_start: usize,
+    run_end: usize,
     run_len: u32,
-    /// The text has more Cyrillic than Latin letters.
-    cyrillic_text: bool,
+    /// The text has more Cyrillic than Latin letters; only needed to break ties, so found lazily.
+    cyrillic_text: Option<bool>,
 }
 
-impl Builder {
-    fn push_char(&mut self, c: char) {
-        match script_of(c) {
-            Script::Latin => self.word.latin += 1,
-            Script::Cyrillic => self.word.cyrillic += 1,
-            Script::Greek => self.word.greek += 1,
-            Script::Exotic => self.word.exotic += 1,
-            Script::Other => {}
+/// More Cyrillic letters than any other in the text (letters as `Normalized::letters` counts them).
+fn mostly_cyrillic(raw: &str) -> bool {
+    let (mut letters, mut cyrillic) = (0u32, 0u32);
+    for c in raw.chars() {
+        if c.is_ascii() {
+            letters += c.is_ascii_alphabetic() as u32;
+        } else if ('\u{400}'..='\u{45F}').contains(&c) {
+            letters += 1;
+            cyrillic += 1;
+        } else if !is_invisible(c) && is_letter(c) {
+            letters += 1;
+            cyrillic += (script_of(c) == Script::Cyrillic) as u32;
         }
-        if c.is_ascii_alphabetic() || is_letter(c) {
-            self.word.letters += 1;
+    }
+    cyrillic * 2 > letters
+}
+
+impl Builder<'_> {
+    /// Starts a word at byte `i` of the original unless one is open.
+    #[inline]
+    fn open(&mut self, i: usize) {
+        if !self.word.in_word {
+            self.word.in_word = true;
+            self.word.raw_start = i;
         }
-        self.word.chars.push(c);
     }
 
-    fn end_word(&mut self, raw: &str, raw_end: usize) {
-        if self.word.chars.is_empty() {
+    #[inline]
+    fn push_char(&mut self, c: char) {
+        let w = &mut self.word;
+        if w.chars == 0 {
+            if !self.out.text.is_empty() {
+                self.out.text.push(' ');
+            }
+            w.start = self.out.text.len();
+        }
+        w.chars += 1;
+        if c.is_ascii() {
+            // Only letters and digits reach here.
+            if c.is_ascii_alphabetic() {
+                w.latin += 1;
+                w.letters += 1;
+            }
+            self.out.text.push(c);
             return;
         }
-        let w = &mut self.word;
+        if ('\u{430}'..='\u{45F}').contains(&c) {
+            // Lower-case basic Cyrillic, most of the text in Russian chats.
+            w.cyrillic += 1;
+            w.letters += 1;
+            self.out.text.push(c);
+            return;
+        }
+        match script_of(c) {
+            Script::Latin => w.latin += 1,
+            Script::Cyrillic => w.cyrillic += 1,
+            Script::Greek => w.greek += 1,
+            Script::Exotic => w.exotic += 1,
+            Script::Other => {}
+        }
+        if is_letter(c) {
+            w.letters += 1;
+        }
+        self.out.text.push(c);
+    }
+
+    /// One character of the (compatibility-decomposed) text, already known not to be invisible.
+    #[inline]
+    fn word_char(&mut self, c: char, i: usize) {
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                self.open(i);
+                self.push_char(c.to_ascii_lowercase());
+            } else {
+                self.end_word(i);
+            }
+            return;
+        }
+        if let Some(lower) = lower_basic(c) {
+            self.open(i);
+            // й, ё and ў decompose (diacritics are folded); the rest of basic Cyrillic does not.
+            if matches!(lower, 'й' | 'ё' | 'ѐ' | 'ѓ' | 'ї' | 'ќ' | 'ѝ' | 'ў') {
+                decompose_canonical(lower, |d| {
+                    if !is_combining_mark(d) {
+                        self.push_char(d);
+                    }
+                });
+            } else {
+                self.push_char(lower);
+            }
+            return;
+        }
+        if is_invisible(c) || is_combining_mark(c) {
+            return; // zero-width characters inside a word keep it whole; diacritics and zalgo go
+        }
+        if !c.is_alphanumeric() {
+            self.end_word(i);
+            return;
+        }
+        self.open(i);
+        for lower in c.to_lowercase() {
+            decompose_canonical(lower, |d| {
+                if !is_combining_mark(d) {
+                    self.push_char(d);
+                }
+            });
+        }
+    }
+
+    fn end_word(&mut self, raw_end: usize) {
+        if !self.word.in_word {
+            return;
+        }
+        self.word.in_word = false;
+        let w = std::mem::take(&mut self.word);
+        if w.chars == 0 {
+            return;
+        }
         let scripts = (w.latin > 0) as u32
             + (w.cyrillic > 0) as u32
             + (w.greek > 0) as u32
             + (w.exotic > 0) as u32;
         if scripts > 1 || (w.exotic > 0 && w.exotic < w.letters) {
-            // The script whose letters all have a counterpart is the impostor; else the majority.
-            let (mut latin_stuck, mut cyrillic_stuck) = (0u32, 0u32);
-            for &c in &w.chars {
-                match script_of(c) {
-                    Script::Latin => latin_stuck += latin_to_cyrillic(c).is_none() as u32,
-                    Script::Cyrillic => cyrillic_stuck += to_latin(c).is_none() as u32,
-                    _ => {}
-                }
+            self.fold_lookalike(&w, raw_end);
+        }
+        let single_letter = w.chars == 1 && w.letters == 1;
+        if single_letter {
+            if self.run_len == 0 {
+                self.run_start = w.start;
             }
-            let to_cyr = match (latin_stuck, cyrillic_stuck) {
-                (0, 1..) => true,
-                (1.., 0) => false,
-                _ if w.cyrillic != w.latin + w.greek => w.cyrillic > w.latin + w.greek,
-                // A tie ("Оh" in an English sentence) goes to the alphabet of the whole text.
-                _ => self.cyrillic_text,
-            };
-            // Only letters that really pass for the other alphabet make a lookalike word; a stray
-            // "n" before a Cyrillic word is usually a flattened newline ("текст.nnДальше").
-            let foreign = |c: char| match script_of(c) {
-                Script::Cyrillic => !to_cyr,
-                Script::Latin | Script::Greek => to_cyr,
-                Script::Exotic => true,
-                Script::Other => false,
-            };
-            let convincing = w
-                .chars
-                .iter()
-                .filter(|c| foreign(**c) && (is_homoglyph(**c) || script_of(**c) == Script::Exotic))
-                .count();
-            // Model numbers like "K2С3H" are codes, not words.
-            let convincing = if w.letters as usize == w.chars.len() {
-                convincing
-            } else {
-                0
-            };
-            if convincing > 0 {
-                self.out.lookalike_words += 1;
+            self.run_len += 1;
+            self.run_end = self.out.text.len();
+        } else {
+            self.close_run();
+        }
+    }
+
+    /// A word mixing scripts: count it when it is a disguise and map it to one alphabet.
+    fn fold_lookalike(&mut self, w: &Word, raw_end: usize) {
+        let word = &self.out.text[w.start..];
+        // The script whose letters all have a counterpart is the impostor; else the majority.
+        let (mut latin_stuck, mut cyrillic_stuck) = (0u32, 0u32);
+        for c in word.chars() {
+            match script_of(c) {
+                Script::Latin => latin_stuck += latin_to_cyrillic(c).is_none() as u32,
+                Script::Cyrillic => cyrillic_stuck += to_latin(c).is_none() as u32,
+                _ => {}
             }
-            if convincing > 0 && self.out.lookalike_example.is_none() {
-                let example = raw.get(w.raw_start..raw_end).unwrap_or("").trim();
+        }
+        let to_cyr = match (latin_stuck, cyrillic_stuck) {
+            (0, 1..) => true,
+            (1.., 0) => false,
+            _ if w.cyrillic != w.latin + w.greek => w.cyrillic > w.latin + w.greek,
+            // A tie ("Оh" in an English sentence) goes to the alphabet of the whole text.
+            _ => *self
+                .cyrillic_text
+                .get_or_insert_with(|| mostly_cyrillic(self.raw)),
+        };
+        // Only letters that really pass for the other alphabet make a lookalike word; a stray
+        // "n" before a Cyrillic word is usually a flattened newline ("текст.nnДальше").
+        let foreign = |c: char| match script_of(c) {
+            Script::Cyrillic => !to_cyr,
+            Script::Latin | Script::Greek => to_cyr,
+            Script::Exotic => true,
+            Script::Other => false,
+        };
+        // Model numbers like "K2С3H" are codes, not words.
+        let convincing = w.letters == w.chars
+            && word
+                .chars()
+                .any(|c| foreign(c) && (is_homoglyph(c) || script_of(c) == Script::Exotic));
+        if convincing {
+            self.out.lookalike_words += 1;
+            if self.out.lookalike_example.is_none() {
+                let example = self.raw.get(w.raw_start..raw_end).unwrap_or("").trim();
                 self.out.lookalike_example = Some(example.chars().take(40).collect());
             }
-            for c in w.chars.iter_mut() {
-                let mapped = if to_cyr {
-                    if script_of(*c) == Script::Cyrillic {
+        }
+        let mapped: String = word
+            .chars()
+            .map(|c| {
+                let m = if to_cyr {
+                    if script_of(c) == Script::Cyrillic {
                         None
                     } else {
-                        to_cyrillic(*c)
+                        to_cyrillic(c)
                     }
                 } else if matches!(
-                    script_of(*c),
+                    script_of(c),
                     Script::Cyrillic | Script::Greek | Script::Exotic
                 ) {
-                    to_latin(*c)
+                    to_latin(c)
                 } else {
                     None
                 };
-                if let Some(m) = mapped {
-                    *c = m;
-                }
-            }
-        }
-        let single_letter = w.chars.len() == 1 && w.letters == 1;
-        if !single_letter {
-            self.close_run();
-        }
-        if !self.out.text.is_empty() {
-            self.out.text.push(' ');
-        }
-        if single_letter {
-            if self.run_len == 0 {
-                self.run_start = self.out.text.len();
-            }
-            self.run_len += 1;
-        }
-        let w = &mut self.word;
-        self.out.text.extend(w.chars.iter());
-        w.chars.clear();
-        w.latin = 0;
-        w.cyrillic = 0;
-        w.greek = 0;
-        w.exotic = 0;
-        w.letters = 0;
+                m.unwrap_or(c)
+            })
+            .collect();
+        self.out.text.truncate(w.start);
+        self.out.text.push_str(&mapped);
     }
 
     /// A run of 4+ single letters is a split word: join it back ("з а р а б о т о к" → "заработок").
@@ -454,12 +555,13 @@ impl Builder {
             self.out.longest_spaced_run = self.run_len;
         }
         if self.run_len >= 4 {
-            let joined: String = self.out.text[self.run_start..]
+            let joined: String = self.out.text[self.run_start..self.run_end]
                 .chars()
                 .filter(|&c| c != ' ')
                 .collect();
-            self.out.text.truncate(self.run_start);
-            self.out.text.push_str(&joined);
+            self.out
+                .text
+                .replace_range(self.run_start..self.run_end, &joined);
         }
         self.run_len = 0;
     }
@@ -467,45 +569,77 @@ impl Builder {
 
 /// Normalises one text. Never panics, whatever the input (property-tested).
 pub fn normalize(raw: &str) -> Normalized {
-    let mut b = Builder {
-        out: Normalized {
-            text: String::with_capacity(raw.len()),
-            ..Normalized::default()
-        },
-        word: WordBuilder {
-            chars: Vec::with_capacity(32),
-            latin: 0,
-            cyrillic: 0,
-            greek: 0,
-            exotic: 0,
-            letters: 0,
-            raw_start: 0,
-        },
-        run_start: 0,
-        run_len: 0,
-        cyrillic_text: false,
+    let mut out = Normalized {
+        text: String::with_capacity(raw.len()),
+        ..Normalized::default()
     };
+    normalize_into(raw, &mut out);
+    out
+}
 
-    // Pass 1 over the original: what NFKC and case folding would hide.
-    let mut maybe_emoji = false;
-    let mut cyrillic_letters = 0u32;
-    for c in raw.chars() {
+/// [`normalize`] into `out`, reusing its buffers (the engine's check path allocates nothing here).
+///
+/// One pass over the original: counts, shouting words and words at once. Instead of NFKC of the
+/// whole text each character is compatibility-decomposed (NFKD); words drop combining marks anyway,
+/// and NFD of NFKC is NFKD, so the words are the same.
+pub fn normalize_into(raw: &str, out: &mut Normalized) {
+    let mut text = std::mem::take(&mut out.text);
+    text.clear();
+    *out = Normalized {
+        text,
+        ..Normalized::default()
+    };
+    let mut b = Builder {
+        raw,
+        out,
+        word: Word::default(),
+        run_start: 0,
+        run_end: 0,
+        run_len: 0,
+        cyrillic_text: None,
+    };
+    let mut first_emoji = None;
+    // Shouting: runs of 4+ letters all in capitals.
+    let (mut run, mut all_upper, mut shouting) = (0u32, true, 0u32);
+    let (mut currency, mut digit) = (false, false);
+    for (i, c) in raw.char_indices() {
         if c.is_ascii() {
             if c.is_ascii_alphabetic() {
+                let upper = c.is_ascii_uppercase();
                 b.out.letters += 1;
-                b.out.uppercase += c.is_ascii_uppercase() as u32;
+                b.out.uppercase += upper as u32;
+                run += 1;
+                all_upper &= upper;
+            } else {
+                shouting += (run >= 4 && all_upper) as u32;
+                run = 0;
+                all_upper = true;
+                digit |= c.is_ascii_digit();
+                currency |= c == '$';
             }
-            if !c.is_ascii_whitespace() {
-                b.out.visible += 1;
-            }
+            b.out.visible += !c.is_ascii_whitespace() as u32;
+            b.word_char(c, i);
             continue;
         }
         if ('\u{400}'..='\u{45F}').contains(&c) {
+            let upper = c <= '\u{42F}';
             b.out.letters += 1;
             b.out.visible += 1;
-            b.out.uppercase += (c <= '\u{42F}') as u32;
-            cyrillic_letters += 1;
+            b.out.uppercase += upper as u32;
+            run += 1;
+            all_upper &= upper;
+            b.word_char(c, i);
             continue;
+        }
+        let letter = is_letter(c);
+        if letter {
+            run += 1;
+            all_upper &= is_upper(c);
+        } else {
+            shouting += (run >= 4 && all_upper) as u32;
+            run = 0;
+            all_upper = true;
+            currency |= matches!(c, '€' | '₽' | '£' | '₴' | '₸' | '₿');
         }
         if is_invisible(c) {
             // Joiners, variation selectors and tags are parts of emoji, not hiding tricks.
@@ -514,44 +648,47 @@ pub fn normalize(raw: &str) -> Normalized {
                 '\u{200D}' | '\u{FE0E}' | '\u{FE0F}' | '\u{E0020}'..='\u{E007F}'
             );
             b.out.invisible += !emoji_part as u32;
-            continue;
+            continue; // also inside a word: zero-width characters keep it whole
         }
-        if is_letter(c) {
+        if letter {
             b.out.letters += 1;
             b.out.uppercase += is_upper(c) as u32;
-            cyrillic_letters += (script_of(c) == Script::Cyrillic) as u32;
         }
         if is_styled_letter(c) {
             b.out.styled_letters += 1;
         }
-        if is_pictographic(c) || is_regional_indicator(c) || c == '\u{20E3}' {
-            maybe_emoji = true;
+        if first_emoji.is_none()
+            && (is_pictographic(c) || is_regional_indicator(c) || c == '\u{20E3}')
+        {
+            first_emoji = Some(i);
         }
-        if !c.is_whitespace() && !is_combining_mark(c) {
+        let mark = is_combining_mark(c);
+        if !c.is_whitespace() && !mark {
             b.out.visible += 1;
         }
+        if mark {
+            continue;
+        }
+        if nfkc_stable(c) {
+            b.word_char(c, i);
+        } else {
+            decompose_compatible(c, |d| b.word_char(d, i));
+        }
     }
-    b.cyrillic_text = cyrillic_letters * 2 > b.out.letters;
-    if maybe_emoji {
-        b.out.emoji = raw.graphemes(true).filter(|g| is_emoji_grapheme(g)).count() as u32;
-    }
-
-    // Pass 2: words. NFKC only when the text is not already NFKC (the quick check is cheap).
-    let ascii = raw.is_ascii();
-    // Characters NFKC never changes (ASCII, basic Cyrillic, common quotes and dashes) are left out
-    // of the quick check: dropping starters can only make the check stricter, never wrongly "Yes".
-    let nfkc_needed = !ascii
-        && unicode_normalization::is_nfkc_quick(raw.chars().filter(|&c| !nfkc_stable(c)))
-            != unicode_normalization::IsNormalized::Yes;
-    if nfkc_needed {
-        // Offsets into the NFKC text would not match the original; examples use the NFKC text.
-        let folded: String = raw.nfkc().collect();
-        words(&mut b, &folded);
-    } else {
-        words(&mut b, raw);
-    }
+    b.end_word(raw.len());
     b.close_run();
-    b.out
+    shouting += (run >= 4 && all_upper) as u32;
+    let out = b.out;
+    out.shouting_words = shouting;
+    out.money_sign = currency && digit;
+    // Grapheme clusters from the first emoji-ish character on: nothing before it can join a
+    // cluster holding an emoji character, and the segmentation after it is the same.
+    if let Some(start) = first_emoji {
+        out.emoji = raw[start..]
+            .graphemes(true)
+            .filter(|g| is_emoji_grapheme(g))
+            .count() as u32;
+    }
 }
 
 /// Characters that are NFKC-normalised starters whatever surrounds them.
@@ -560,69 +697,6 @@ fn nfkc_stable(c: char) -> bool {
     c.is_ascii()
         || ('\u{400}'..='\u{45F}').contains(&c)
         || matches!(c, '«' | '»' | '–' | '—' | '‘' | '’' | '“' | '”' | '„' | '•')
-}
-
-fn words(b: &mut Builder, text: &str) {
-    let mut in_word = false;
-    for (i, c) in text.char_indices() {
-        if c.is_ascii() {
-            if c.is_ascii_alphanumeric() {
-                if !in_word {
-                    b.word.raw_start = i;
-                    in_word = true;
-                }
-                b.push_char(c.to_ascii_lowercase());
-            } else if in_word {
-                b.end_word(text, i);
-                in_word = false;
-            }
-            continue;
-        }
-        if let Some(lower) = lower_basic(c) {
-            if !in_word {
-                b.word.raw_start = i;
-                in_word = true;
-            }
-            // й, ё and ў decompose (diacritics are folded); the rest of basic Cyrillic does not.
-            if matches!(lower, 'й' | 'ё' | 'ѐ' | 'ѓ' | 'ї' | 'ќ' | 'ѝ' | 'ў') {
-                decompose_canonical(lower, |d| {
-                    if !is_combining_mark(d) {
-                        b.push_char(d);
-                    }
-                });
-            } else {
-                b.push_char(lower);
-            }
-            continue;
-        }
-        if is_invisible(c) {
-            continue; // zero-width characters inside a word keep the word whole
-        }
-        if is_combining_mark(c) {
-            continue; // diacritics and zalgo
-        }
-        if !c.is_alphanumeric() {
-            if in_word {
-                b.end_word(text, i);
-                in_word = false;
-            }
-            continue;
-        }
-        if !in_word {
-            b.word.raw_start = i;
-            in_word = true;
-        }
-        for lower in c.to_lowercase() {
-            decompose_canonical(lower, |d| {
-                if !is_combining_mark(d) {
-                    b.push_char(d);
-                }
-            });
-        }
-    }
-    if in_word {
-        b.end_word(text, text.len());
-    }
 }
 
 /// The text of a message as the checks see it: the text plus the targets of hidden links.
@@ -678,6 +752,7 @@ pub fn utf16_slice(text: &str, offset: usize, length: usize) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use unicode_normalization::UnicodeNormalization;
 
     #[test]
     fn mixed_alphabets_fold_to_one_word() {

@@ -2,7 +2,8 @@
 //! learns their weights); signals the training texts cannot show use the configured weights.
 
 use super::config::EngineConfig;
-use super::normalize::{Normalized, entity_text, is_letter, is_upper, normalize};
+use super::normalize::{Normalized, entity_text, normalize};
+use super::tokens::Tokens;
 use super::{Hit, hit};
 use crate::model::{EntityKind, MediaKind, Message, Person, Timestamp, UserId};
 use linkify::{LinkFinder, LinkKind};
@@ -165,15 +166,16 @@ impl DomainLists {
         let domain_skeleton = skeleton(domain);
         let domain_chars = domain.chars().count();
         for (known, known_skeleton) in &self.well_known {
-            let known_name = known.rsplit_once('.').map_or(known.as_str(), |(n, _)| n);
-            // Edit distance is at least the length difference: skip the DP when that is over 2.
+            // Edit distance is at least the length difference: skip the DP when that is over 2
+            // (the shipped domains are ASCII: bytes are characters).
             let close = known.len() >= 6
-                && domain_chars.abs_diff(known.chars().count()) <= 2
+                && domain_chars.abs_diff(known.len()) <= 2
                 && strsim::levenshtein(domain, known) <= 2;
-            let same_look = domain_skeleton == *known_skeleton;
-            let brand_inside =
-                known_name.len() >= 5 && name != known_name && name.contains(known_name);
-            if close || same_look || brand_inside {
+            if close || domain_skeleton == *known_skeleton {
+                return Some(known);
+            }
+            let known_name = known.rsplit_once('.').map_or(known.as_str(), |(n, _)| n);
+            if known_name.len() >= 5 && name != known_name && name.contains(known_name) {
                 return Some(known);
             }
         }
@@ -309,6 +311,7 @@ fn is_money_word(t: &str) -> bool {
 pub fn text_signals(
     raw: &str,
     norm: &Normalized,
+    tokens: &Tokens,
     spacing_min_run: u32,
     lists: &DomainLists,
     stop: &StopPhrases,
@@ -380,17 +383,15 @@ pub fn text_signals(
     }
     f.stop_phrase = stop.find(&norm.text).map(str::to_string);
     let mut prev_number = false;
-    for t in norm.tokens() {
-        let number = t.as_bytes()[0].is_ascii_digit();
-        if (prev_number && is_money_word(t)) || (number && f.money) {
+    for t in &tokens.list {
+        let number = norm.text.as_bytes()[t.start as usize].is_ascii_digit();
+        if prev_number && t.chars <= 8 && is_money_word(tokens.text(&norm.text, t)) {
             f.money = true;
+            break;
         }
         prev_number = number;
     }
-    if !f.money {
-        f.money = raw.contains(['$', '€', '₽', '£', '₴', '₸', '₿'])
-            && raw.bytes().any(|b| b.is_ascii_digit());
-    }
+    f.money |= norm.money_sign;
     let link_letters = raw.len().saturating_sub(link_bytes);
     f.words_outside_links = if f.links > 0 {
         raw.split_whitespace()
@@ -439,17 +440,7 @@ pub fn text_signals(
             .count()
     };
     v[HASHTAGS] = (hashtags >= 2) as u8 as f32;
-    let (mut shouting, mut run, mut all_upper) = (0usize, 0usize, true);
-    for c in raw.chars().chain(std::iter::once(' ')) {
-        if c.is_ascii_alphabetic() || (!c.is_ascii() && is_letter(c)) {
-            run += 1;
-            all_upper &= is_upper(c);
-        } else {
-            shouting += (run >= 4 && all_upper) as usize;
-            run = 0;
-            all_upper = true;
-        }
-    }
+    let shouting = norm.shouting_words;
     v[SHOUTING] = (shouting.min(6) as f32 / 3.0).min(2.0) * (shouting >= 2) as u8 as f32;
     v[LONG_TEXT] = if norm.visible >= 150 {
         (norm.visible as f32 / 400.0).min(1.5)

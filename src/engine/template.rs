@@ -3,6 +3,7 @@
 //! grows with the message, not with the number of templates; normalised Levenshtein distance
 //! (strsim) then confirms a candidate.
 
+use super::tokens::{Tokens, WORD_SEED, hash_bytes};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -75,25 +76,54 @@ fn prefix(text: &str) -> &str {
     }
 }
 
+/// Reusable buffers of one lookup.
+#[derive(Debug, Clone, Default)]
+pub struct MatchScratch {
+    words: Vec<u64>,
+    /// Shared distinctive words per template id, and the ids touched.
+    shared: Vec<u32>,
+    touched: Vec<u32>,
+    candidates: Vec<(u32, u32)>,
+}
+
 impl TemplateIndex {
     /// `ignored`: words too common to identify a template (the excluded-tokens list).
     pub fn new(ignored: HashSet<String>) -> TemplateIndex {
         TemplateIndex {
-            ignored: ignored.iter().map(|w| text_hash(w)).collect(),
+            ignored: ignored
+                .iter()
+                .map(|w| hash_bytes(WORD_SEED, w.as_bytes()))
+                .collect(),
             ..TemplateIndex::default()
         }
     }
 
-    fn distinctive_words(&self, normalized: &str) -> Vec<u64> {
-        let mut words: Vec<u64> = prefix(normalized)
-            .split(' ')
-            .filter(|w| w.chars().nth(2).is_some())
-            .map(text_hash)
-            .filter(|h| !self.ignored.contains(h))
-            .collect();
-        words.sort_unstable();
-        words.dedup();
-        words
+    /// Hashes of the words of 3+ letters within the compared prefix, minus ignored ones.
+    fn distinctive_words(&self, normalized: &str, tokens: &Tokens, out: &mut Vec<u64>) {
+        out.clear();
+        let limit = COMPARE_CHARS as u32;
+        for t in &tokens.list {
+            if t.chars_before >= limit {
+                break;
+            }
+            let hash = if t.chars_before + t.chars <= limit {
+                t.hash
+            } else {
+                // The word the prefix cuts counts by its part inside.
+                let word = tokens.text(normalized, t);
+                let keep = (limit - t.chars_before) as usize;
+                let end = word.char_indices().nth(keep).map_or(word.len(), |(i, _)| i);
+                if keep < 3 {
+                    continue;
+                }
+                hash_bytes(WORD_SEED, &word.as_bytes()[..end])
+            };
+            if t.chars >= 3 && !self.ignored.contains(&hash) {
+                out.push(hash);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
     }
 
     pub fn len(&self) -> usize {
@@ -106,7 +136,10 @@ impl TemplateIndex {
 
     /// Adds a normalised spam text; too short or already known texts are skipped.
     pub fn add(&mut self, normalized: &str) {
-        let words = self.distinctive_words(normalized);
+        let mut tokens = Tokens::default();
+        tokens.fill(normalized);
+        let mut words = Vec::new();
+        self.distinctive_words(normalized, &tokens, &mut words);
         if words.len() < MIN_WORDS || !self.seen.insert(text_hash(normalized)) {
             return;
         }
@@ -125,29 +158,55 @@ impl TemplateIndex {
 
     /// The closest template within `max_distance`, if any.
     pub fn best_match(&self, normalized: &str, max_distance: f32) -> Option<TemplateMatch<'_>> {
+        let mut tokens = Tokens::default();
+        tokens.fill(normalized);
+        self.best_match_tokens(
+            normalized,
+            &tokens,
+            max_distance,
+            &mut MatchScratch::default(),
+        )
+    }
+
+    /// [`best_match`](Self::best_match) with the words already hashed and reused buffers.
+    pub fn best_match_tokens(
+        &self,
+        normalized: &str,
+        tokens: &Tokens,
+        max_distance: f32,
+        scratch: &mut MatchScratch,
+    ) -> Option<TemplateMatch<'_>> {
         if self.templates.is_empty() {
             return None;
         }
-        let words = self.distinctive_words(normalized);
+        self.distinctive_words(normalized, tokens, &mut scratch.words);
+        let words = &scratch.words;
         if words.len() < MIN_WORDS {
             return None;
         }
-        let mut shared: FastMap<u32, u32> = FastMap::default();
-        for w in &words {
+        scratch.shared.resize(self.templates.len(), 0);
+        scratch.touched.clear();
+        for w in words {
             if let Some(ids) = self.postings.get(w) {
                 for &id in ids {
-                    *shared.entry(id).or_default() += 1;
+                    let n = &mut scratch.shared[id as usize];
+                    if *n == 0 {
+                        scratch.touched.push(id);
+                    }
+                    *n += 1;
                 }
             }
         }
         // Edit distance below d needs most words in common; half is a safe lower bound.
-        let mut candidates: Vec<(u32, u32)> = shared
-            .into_iter()
-            .filter(|&(id, n)| {
-                let t = &self.templates[id as usize];
-                n as usize * 2 >= t.words.max(words.len())
-            })
-            .collect();
+        scratch.candidates.clear();
+        for &id in &scratch.touched {
+            let n = std::mem::take(&mut scratch.shared[id as usize]);
+            let t = &self.templates[id as usize];
+            if n as usize * 2 >= t.words.max(words.len()) {
+                scratch.candidates.push((id, n));
+            }
+        }
+        let candidates = &mut scratch.candidates;
         candidates.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let text = prefix(normalized);
         let hash = text_hash(text);

@@ -406,6 +406,24 @@ mod robustness {
             prop_assert!(!n.text.starts_with(' ') && !n.text.ends_with(' '));
         }
 
+        /// Per-character NFKD in the one pass gives the words NFKC of the whole text would.
+        #[test]
+        fn words_match_those_of_the_nfkc_text(
+            s in "[a-zA-Zа-яА-ЯёЁ \u{300}-\u{36F}\u{1D400}-\u{1D4FF}\u{FF01}-\u{FF5E}\u{AC00}-\u{AC10}\u{2000}-\u{215F}\u{A0}-\u{17F}\u{370}-\u{3FF}ﬁ…½™]{0,60}",
+        ) {
+            use unicode_normalization::UnicodeNormalization;
+            let folded: String = s.nfkc().collect();
+            prop_assert_eq!(normalize(&s).text, normalize(&folded).text);
+        }
+
+        /// Buffers reused from a previous text change nothing.
+        #[test]
+        fn normalize_into_reuses_buffers_cleanly(a in "\\PC{0,80}", b in "\\PC{0,80}") {
+            let mut n = normalize(&a);
+            crate::engine::normalize_into(&b, &mut n);
+            prop_assert_eq!(n, normalize(&b));
+        }
+
         #[test]
         fn normalize_handles_zalgo_and_direction_overrides(
             base in "[a-z ]{0,40}|[а-ик-я ]{0,40}",

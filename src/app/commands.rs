@@ -12,7 +12,7 @@ use warden_ui::Command;
 
 /// Applies one command; failures come back as error notices, never panics.
 pub fn apply(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Notice {
-    notice(run(pipeline, moderator, command))
+    Notice::from_result(run(pipeline, moderator, command))
 }
 
 fn run(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Result<String> {
@@ -309,7 +309,7 @@ fn run(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Result<Str
 /// Lifts a ban in every chat the user is known in (admin chat `/unban`).
 pub fn unban(pipeline: &mut Pipeline, moderator: &str, user: UserId) -> Notice {
     let by = Actor::Moderator(moderator.to_string());
-    notice(target_chats(pipeline, user, None).and_then(|chats| {
+    Notice::from_result(target_chats(pipeline, user, None).and_then(|chats| {
         let n = act(pipeline, &chats, user, ActionKind::Unban, "unbanned", &by)?;
         Ok(format!("unban of {user} queued in {n} chat(s)"))
     }))
@@ -330,24 +330,11 @@ pub fn set_listed(pipeline: &mut Pipeline, moderator: &str, user: UserId, listed
             by: Actor::Moderator(moderator.to_string()).to_string(),
             at: now,
         });
-    notice(
+    Notice::from_result(
         write
             .map(|_| format!("{user}: {listed}"))
             .map_err(anyhow::Error::from),
     )
-}
-
-fn notice(result: Result<String>) -> Notice {
-    match result {
-        Ok(text) => Notice {
-            text,
-            is_error: false,
-        },
-        Err(err) => Notice {
-            text: format!("{err:#}"),
-            is_error: true,
-        },
-    }
 }
 
 /// The chats a user command applies to: the given one, else every watched chat the user is in.

@@ -77,3 +77,19 @@ pub struct Notice {
     pub text: String,
     pub is_error: bool,
 }
+
+impl Notice {
+    /// A result in words: the text, or the error with its causes.
+    pub fn from_result(result: anyhow::Result<String>) -> Notice {
+        match result {
+            Ok(text) => Notice {
+                text,
+                is_error: false,
+            },
+            Err(err) => Notice {
+                text: format!("{err:#}"),
+                is_error: true,
+            },
+        }
+    }
+}

@@ -6,7 +6,7 @@ use crate::config::Secrets;
 use crate::telegram::api::AccountKind;
 use crate::telegram::config::TelegramConfig;
 use crate::telegram::login::LoginPrompter;
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -68,18 +68,15 @@ impl LoginDesk {
             .spawn(move || {
                 let outcome = run_login(account, &setup, &mut prompter);
                 prompter.clear();
-                let notice = match outcome {
-                    Ok(()) => Notice {
-                        text: format!(
-                            "the {account} account is logged in; restart Warden to connect it"
-                        ),
-                        is_error: false,
-                    },
-                    Err(err) => Notice {
-                        text: format!("login failed: {err:#}"),
-                        is_error: true,
-                    },
-                };
+                let notice = Notice::from_result(
+                    outcome
+                        .map(|()| {
+                            format!(
+                                "the {account} account is logged in; restart Warden to connect it"
+                            )
+                        })
+                        .context("login failed"),
+                );
                 let _ = notices.send(notice);
             })?;
         self.running = Some(thread);
@@ -97,19 +94,9 @@ impl LoginDesk {
     /// Carries out a login command; a notice to show, if any.
     pub fn apply(&mut self, command: ui::Command, notices: &Sender<Notice>) -> Option<Notice> {
         match command {
-            ui::Command::Login { user_account } => {
-                let started = self.start(user_account, notices.clone());
-                Some(match started {
-                    Ok(text) => Notice {
-                        text,
-                        is_error: false,
-                    },
-                    Err(err) => Notice {
-                        text: format!("{err:#}"),
-                        is_error: true,
-                    },
-                })
-            }
+            ui::Command::Login { user_account } => Some(Notice::from_result(
+                self.start(user_account, notices.clone()),
+            )),
             ui::Command::PromptAnswer { id, text } => {
                 self.answer(id, text);
                 None

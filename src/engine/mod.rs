@@ -135,6 +135,9 @@ pub fn combine(mut hits: Vec<Hit>, cfg: &EngineConfig) -> Verdict {
     Verdict { score, class, hits }
 }
 
+/// Texts shorter than this many words get proportionally less weight from the classifier.
+const SHORT_TEXT_WORDS: f32 = 12.0;
+
 /// Hash of a normalised text, for duplicates and labels.
 fn text_hash(s: &str) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325u64;
@@ -463,7 +466,13 @@ fn content_hits(
     let facts = k.features(raw, norm, tokens, features);
     if !norm.text.is_empty() {
         let score = k.model.score(&norm.text, tokens, features);
-        let text_weight = score.text_logit - cfg.base_logit;
+        // A few words are thin evidence: the classifier alone must not call "got a message from
+        // support about my account" spam. Short texts keep a share of their spam weight.
+        let evidence = (tokens.list.len() as f32 / SHORT_TEXT_WORDS).min(1.0);
+        let text_weight = match score.text_logit - cfg.base_logit {
+            w if w > 0.0 => w * evidence,
+            w => w,
+        };
         let p = 1.0 / (1.0 + (-score.logit).exp());
         let reason = if text_weight > 0.0 {
             let words: Vec<String> = score

@@ -4,33 +4,11 @@
 //! (strsim) then confirms a candidate.
 
 use super::tokens::{Tokens, WORD_SEED, hash_bytes};
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::HashSet;
 
-/// Keys here are already FNV hashes or small ids: one multiply-xorshift instead of SipHash.
-#[derive(Default)]
-struct MixHasher(u64);
-
-impl Hasher for MixHasher {
-    fn finish(&self) -> u64 {
-        let h = self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        h ^ (h >> 29)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ b as u64;
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 ^= n;
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.0 ^= n as u64;
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
-type FastSet<K> = HashSet<K, BuildHasherDefault<MixHasher>>;
+// Keys here are already word hashes or small ids: foldhash instead of SipHash.
+type FastMap<K, V> = foldhash::HashMap<K, V>;
+type FastSet<K> = foldhash::HashSet<K>;
 
 /// Texts are compared on their first this-many characters: enough to recognise a template, and it
 /// bounds the quadratic edit distance.

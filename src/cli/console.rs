@@ -98,9 +98,10 @@ pub fn demo(env: &Env, args: DemoArgs) -> Result<ExitCode> {
             seed: args.seed,
             speed,
             faults: FaultConfig::default(),
-            login: Some(LoginSetup {
+            // A broken secrets file must not keep anyone out of the demo (`:login` is then refused).
+            login: env.secrets().ok().map(|secrets| LoginSetup {
                 sessions_dir: env.paths.sessions_dir.clone(),
-                secrets: env.secrets()?,
+                secrets,
                 telegram: config.telegram.clone(),
             }),
         },

@@ -347,7 +347,8 @@ struct Builder<'a> {
     cyrillic_text: Option<bool>,
 }
 
-/// More Cyrillic letters than any other in the text (letters as `Normalized::letters` counts them).
+/// More Cyrillic letters than any other in the text, counted on the compatibility decomposition
+/// without combining marks, so that a text and its NFKC form ("ﬁ" = "fi") always agree.
 fn mostly_cyrillic(raw: &str) -> bool {
     let (mut letters, mut cyrillic) = (0u32, 0u32);
     for c in raw.chars() {
@@ -356,9 +357,13 @@ fn mostly_cyrillic(raw: &str) -> bool {
         } else if ('\u{400}'..='\u{45F}').contains(&c) {
             letters += 1;
             cyrillic += 1;
-        } else if !is_invisible(c) && is_letter(c) {
-            letters += 1;
-            cyrillic += (script_of(c) == Script::Cyrillic) as u32;
+        } else if !is_invisible(c) {
+            decompose_compatible(c, |d| {
+                if !is_combining_mark(d) && is_letter(d) {
+                    letters += 1;
+                    cyrillic += (script_of(d) == Script::Cyrillic) as u32;
+                }
+            });
         }
     }
     cyrillic * 2 > letters

@@ -599,20 +599,8 @@ pub fn write_report(r: &EvalReport, json: bool, out: &mut impl Write) -> Result<
         }
     }
     for (name, c) in [("spam", &r.spam_class), ("spam or review", &r.flagged)] {
-        writeln!(
-            out,
-            "verdict {name} (score >= {:.2}): precision {:.2}%  recall {:.2}%  F1 {:.2}%  false positive rate {:.2}%",
-            c.threshold,
-            c.precision() * 100.0,
-            c.recall() * 100.0,
-            c.f1() * 100.0,
-            c.fpr() * 100.0
-        )?;
-        writeln!(
-            out,
-            "  confusion: spam→spam {}  spam→ham {}  ham→spam {}  ham→ham {}",
-            c.tp, c.fn_, c.fp, c.tn
-        )?;
+        let label = format!("verdict {name} (score >= {:.2})", c.threshold);
+        write_scores(out, &label, c)?;
     }
     if let Some(c) = &r.nested {
         let thresholds: Vec<String> = r
@@ -620,20 +608,11 @@ pub fn write_report(r: &EvalReport, json: bool, out: &mut impl Write) -> Result<
             .iter()
             .map(|t| format!("{t:.3}"))
             .collect();
-        writeln!(
-            out,
-            "nested calibration (each fold's threshold chosen by an inner cross-validation of its training folds: {}): precision {:.2}%  recall {:.2}%  F1 {:.2}%  false positive rate {:.2}%",
-            thresholds.join(", "),
-            c.precision() * 100.0,
-            c.recall() * 100.0,
-            c.f1() * 100.0,
-            c.fpr() * 100.0
-        )?;
-        writeln!(
-            out,
-            "  confusion: spam→spam {}  spam→ham {}  ham→spam {}  ham→ham {}",
-            c.tp, c.fn_, c.fp, c.tn
-        )?;
+        let label = format!(
+            "nested calibration (each fold's threshold chosen by an inner cross-validation of its training folds: {})",
+            thresholds.join(", ")
+        );
+        write_scores(out, &label, c)?;
     }
     if let Some(t) = r.suggested_spam_threshold {
         let c = &r.at_suggested;
@@ -654,6 +633,24 @@ pub fn write_report(r: &EvalReport, json: bool, out: &mut impl Write) -> Result<
             writeln!(out, "  {score:.3} {label} {text}")?;
         }
     }
+    Ok(())
+}
+
+/// "<label>: precision … false positive rate …" and the confusion matrix under it.
+fn write_scores(out: &mut impl Write, label: &str, c: &Confusion) -> Result<()> {
+    writeln!(
+        out,
+        "{label}: precision {:.2}%  recall {:.2}%  F1 {:.2}%  false positive rate {:.2}%",
+        c.precision() * 100.0,
+        c.recall() * 100.0,
+        c.f1() * 100.0,
+        c.fpr() * 100.0
+    )?;
+    writeln!(
+        out,
+        "  confusion: spam→spam {}  spam→ham {}  ham→spam {}  ham→ham {}",
+        c.tp, c.fn_, c.fp, c.tn
+    )?;
     Ok(())
 }
 

@@ -1097,25 +1097,12 @@ impl Reader {
         &self,
         messages: &[(i64, i64)],
     ) -> Result<Vec<ActionRow>, StoreError> {
-        let mut chats: Vec<i64> = messages.iter().map(|(c, _)| *c).collect();
-        chats.sort_unstable();
-        chats.dedup();
-        let mut out = Vec::new();
-        for chat in chats {
-            let ids: Vec<i64> = messages
-                .iter()
-                .filter(|(c, _)| *c == chat)
-                .map(|(_, m)| *m)
-                .collect();
-            // Served by the actions_message index (migration 2).
-            let sql = format!(
-                "SELECT {ACTION_COLUMNS} FROM actions
-                 WHERE chat_id = ?1 AND message_id IN ({}) ORDER BY id",
-                id_list(&ids)
-            );
-            out.extend(self.list(&sql, &[SqlValue::Integer(chat)], action_from_row)?);
-        }
-        Ok(out)
+        // Served by the actions_message index (migration 2).
+        self.per_chat(
+            messages,
+            &format!("SELECT {ACTION_COLUMNS} FROM actions"),
+            action_from_row,
+        )
     }
 
     /// Labels on these (chat, message) pairs, oldest first.
@@ -1123,6 +1110,20 @@ impl Reader {
         &self,
         messages: &[(i64, i64)],
     ) -> Result<Vec<LabelRecord>, StoreError> {
+        self.per_chat(
+            messages,
+            &format!("SELECT {LABEL_COLUMNS} FROM labels"),
+            label_from_row,
+        )
+    }
+
+    /// `select … WHERE chat_id = ? AND message_id IN (…) ORDER BY id`, one query per chat.
+    fn per_chat<T>(
+        &self,
+        messages: &[(i64, i64)],
+        select: &str,
+        mut map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
         let mut chats: Vec<i64> = messages.iter().map(|(c, _)| *c).collect();
         chats.sort_unstable();
         chats.dedup();
@@ -1134,10 +1135,10 @@ impl Reader {
                 .map(|(_, m)| *m)
                 .collect();
             let sql = format!(
-                "SELECT {LABEL_COLUMNS} FROM labels WHERE chat_id = ?1 AND message_id IN ({}) ORDER BY id",
+                "{select} WHERE chat_id = ?1 AND message_id IN ({}) ORDER BY id",
                 id_list(&ids)
             );
-            out.extend(self.list(&sql, &[SqlValue::Integer(chat)], label_from_row)?);
+            out.extend(self.list(&sql, &[SqlValue::Integer(chat)], &mut map)?);
         }
         Ok(out)
     }

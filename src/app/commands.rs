@@ -166,19 +166,7 @@ fn run(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Result<Str
             } else {
                 ActionKind::AntiSpamOff
             };
-            let action = Action {
-                idempotency_key: policy::idempotency_key(&by, &kind, chat, None, None, now),
-                kind,
-                chat_id: chat,
-                user_id: None,
-                message_id: None,
-                reason: "set by a moderator".to_string(),
-                requested_by: by.clone(),
-            };
-            let mode = pipeline.policy.cfg.mode_for(chat);
-            let n = pipeline
-                .enqueue(&policy::apply_mode(mode, vec![action]).planned)?
-                .len();
+            let n = act(pipeline, &[chat], None, kind, "set by a moderator", &by)?;
             Ok(format!(
                 "{}: Telegram's aggressive anti-spam {} ({n} action queued; needs the user account as admin)",
                 pipeline.chat_title(chat),
@@ -251,16 +239,7 @@ fn run(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Result<Str
         }
         Command::ClusterWhitelistMember { cluster, user } => {
             pipeline.clusters.whitelist(user);
-            pipeline.policy.users.set_whitelisted(user, true, now);
-            pipeline
-                .store()
-                .writer()
-                .commit(warden_store::WriteOp::SetUserListed {
-                    user_id: user,
-                    listed: "whitelist".to_string(),
-                    by: by.to_string(),
-                    at: now,
-                })?;
+            list_user(pipeline, user, "whitelist", &by)?;
             Ok(format!(
                 "{user} whitelisted and removed from cluster {cluster}"
             ))
@@ -317,24 +296,28 @@ pub fn unban(pipeline: &mut Pipeline, moderator: &str, user: UserId) -> Notice {
 
 /// Whitelist, blacklist or neither (admin chat `/whitelist`, `/blacklist`).
 pub fn set_listed(pipeline: &mut Pipeline, moderator: &str, user: UserId, listed: &str) -> Notice {
+    let by = Actor::Moderator(moderator.to_string());
+    Notice::from_result(
+        list_user(pipeline, user, listed, &by).map(|()| format!("{user}: {listed}")),
+    )
+}
+
+/// "whitelist" | "blacklist" | "none": in policy memory and, acknowledged, in the store.
+fn list_user(pipeline: &mut Pipeline, user: UserId, listed: &str, by: &Actor) -> Result<()> {
     let now = pipeline.now();
     let users = &mut pipeline.policy.users;
     users.set_whitelisted(user, listed == "whitelist", now);
     users.set_blacklisted(user, listed == "blacklist", now);
-    let write = pipeline
+    pipeline
         .store()
         .writer()
         .commit(warden_store::WriteOp::SetUserListed {
             user_id: user,
             listed: listed.to_string(),
-            by: Actor::Moderator(moderator.to_string()).to_string(),
+            by: by.to_string(),
             at: now,
-        });
-    Notice::from_result(
-        write
-            .map(|_| format!("{user}: {listed}"))
-            .map_err(anyhow::Error::from),
-    )
+        })?;
+    Ok(())
 }
 
 /// The chats a user command applies to: the given one, else every watched chat the user is in.
@@ -353,23 +336,25 @@ fn target_chats(pipeline: &Pipeline, user: UserId, chat: Option<ChatId>) -> Resu
     Ok(chats)
 }
 
-/// A moderator's action in each chat, under each chat's mode; returns how many were queued.
-fn act(
+/// An action in each chat (on `user`, or on the chat itself), under each chat's mode, into the
+/// outbox; returns how many were queued.
+pub(crate) fn act(
     pipeline: &mut Pipeline,
     chats: &[ChatId],
-    user: UserId,
+    user: impl Into<Option<UserId>>,
     kind: ActionKind,
     reason: &str,
     by: &Actor,
 ) -> Result<usize> {
     let now = pipeline.now();
+    let user = user.into();
     let mut planned: Vec<PlannedAction> = Vec::new();
     for chat in chats {
         let action = Action {
-            idempotency_key: policy::idempotency_key(by, &kind, *chat, Some(user), None, now),
+            idempotency_key: policy::idempotency_key(by, &kind, *chat, user, None, now),
             kind: kind.clone(),
             chat_id: *chat,
-            user_id: Some(user),
+            user_id: user,
             message_id: None,
             reason: reason.to_string(),
             requested_by: by.clone(),

@@ -2,7 +2,7 @@
 //! the accounts, the admin desk answering the admin chat. The console and `warden daemon` both
 //! drive it; only who sends `ToRuntime::Quit` differs.
 
-use crate::action::{Action, ActionKind, Actor};
+use crate::action::{ActionKind, Actor};
 use crate::app::admin_desk::{AdminDesk, Reply};
 use crate::app::commands;
 use crate::app::live::{Notice, SharedView, ToRuntime};
@@ -12,7 +12,6 @@ use crate::app::runtime::{IDLE_STEP, PUBLISH_EVERY, Publisher, RuntimeHandle, sp
 use crate::config::Config;
 use crate::metrics;
 use crate::model::{Event, Timestamp, unix_now};
-use crate::policy;
 use crate::policy::Executor;
 use crate::telegram::admin::AdminAuth;
 use crate::telegram::api::{AccountKind, OutgoingMessage};
@@ -389,24 +388,7 @@ impl Captcha {
                 why,
             } => (chat_id, user_id, ActionKind::Kick, why),
         };
-        let action = Action {
-            idempotency_key: policy::idempotency_key(
-                &Actor::System,
-                &kind,
-                chat,
-                Some(user),
-                None,
-                now,
-            ),
-            kind,
-            chat_id: chat,
-            user_id: Some(user),
-            message_id: None,
-            reason: reason.to_string(),
-            requested_by: Actor::System,
-        };
-        let mode = pipeline.policy.cfg.mode_for(chat);
-        pipeline.enqueue(&policy::apply_mode(mode, vec![action]).planned)?;
+        commands::act(pipeline, &[chat], user, kind, reason, &Actor::System)?;
         Ok(())
     }
 }

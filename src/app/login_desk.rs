@@ -8,6 +8,7 @@ use crate::telegram::config::TelegramConfig;
 use crate::telegram::login::LoginPrompter;
 use anyhow::{Context, Result, anyhow};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use warden_ui as ui;
@@ -26,6 +27,8 @@ pub struct LoginDesk {
     prompt: Arc<Mutex<Option<ui::Prompt>>>,
     answers: Option<Sender<(u64, Option<String>)>>,
     running: Option<std::thread::JoinHandle<()>>,
+    /// Prompt ids never repeat, not even across logins: the console skips ids it has shown.
+    next_id: Arc<AtomicU64>,
 }
 
 impl LoginDesk {
@@ -61,7 +64,7 @@ impl LoginDesk {
             prompt: Arc::clone(&self.prompt),
             answers: answers_rx,
             notices: notices.clone(),
-            next_id: next_prompt_id(&self.prompt),
+            next_id: Arc::clone(&self.next_id),
         };
         let thread = std::thread::Builder::new()
             .name("warden-login".into())
@@ -113,15 +116,6 @@ impl LoginDesk {
     }
 }
 
-fn next_prompt_id(prompt: &Mutex<Option<ui::Prompt>>) -> u64 {
-    prompt
-        .lock()
-        .ok()
-        .and_then(|p| p.as_ref().map(|p| p.id))
-        .unwrap_or(0)
-        + 1
-}
-
 fn run_login(
     account: AccountKind,
     setup: &LoginSetup,
@@ -144,13 +138,12 @@ struct ConsolePrompter {
     prompt: Arc<Mutex<Option<ui::Prompt>>>,
     answers: Receiver<(u64, Option<String>)>,
     notices: Sender<Notice>,
-    next_id: u64,
+    next_id: Arc<AtomicU64>,
 }
 
 impl ConsolePrompter {
     fn ask(&mut self, title: &str, label: &str, secret: bool) -> Result<String> {
-        let id = self.next_id;
-        self.next_id += 1;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut prompt) = self.prompt.lock() {
             *prompt = Some(ui::Prompt {
                 id,
@@ -221,7 +214,7 @@ mod tests {
             prompt: Arc::clone(&prompt),
             answers: answers_rx,
             notices,
-            next_id: 1,
+            next_id: Arc::new(AtomicU64::new(1)),
         };
         let watcher = Arc::clone(&prompt);
         let console = std::thread::spawn(move || {

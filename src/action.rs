@@ -2,7 +2,7 @@
 //! or a test fake). Policy decides actions; the executor takes them from the store's outbox and hands
 //! them to a [`Gateway`].
 
-use crate::model::{ChatId, MessageId, Timestamp, UserId};
+use crate::model::{ChatId, MessageId, OutgoingMessage, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
 /// What can be done. Durations are seconds; `None` for a ban means permanent.
@@ -167,4 +167,22 @@ pub enum GatewayError {
 pub trait Gateway: Send {
     /// Carry out one action. Must be idempotent for the same `idempotency_key`.
     fn execute(&mut self, action: &Action, now: Timestamp) -> Result<(), GatewayError>;
+}
+
+/// Warden's own short-lived messages (captcha challenges): posted and deleted at once, not
+/// through the outbox — a lost one is asked again, not owed.
+pub trait Poster {
+    fn post(
+        &mut self,
+        chat: ChatId,
+        message: OutgoingMessage,
+        now: Timestamp,
+    ) -> Result<MessageId, GatewayError>;
+
+    fn unpost(
+        &mut self,
+        chat: ChatId,
+        message: MessageId,
+        now: Timestamp,
+    ) -> Result<(), GatewayError>;
 }

@@ -272,3 +272,22 @@ impl ChatKind {
         }
     }
 }
+
+/// An inline button under one of Warden's own messages was pressed (admin report, captcha).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ButtonPress {
+    pub chat_id: ChatId,
+    pub message_id: MessageId,
+    pub user_id: UserId,
+    pub data: String,
+    pub date: Timestamp,
+}
+
+/// A message Warden posts (admin chat reports, captcha challenges, warnings).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub text: String,
+    /// Rows of (label, callback data ≤ 64 bytes).
+    pub buttons: Vec<Vec<(String, String)>>,
+    pub reply_to: Option<i32>,
+}

@@ -2,8 +2,8 @@
 //! the accounts, the admin desk answering the admin chat. The console and `warden daemon` both
 //! drive it; only who sends `ToRuntime::Quit` differs.
 
-use crate::action::{ActionKind, Actor};
 use crate::app::admin_desk::{AdminDesk, Reply};
+use crate::app::captcha_gate::CaptchaGate;
 use crate::app::commands;
 use crate::app::live::{Notice, SharedView, ToRuntime};
 use crate::app::login_desk::{LoginDesk, LoginSetup};
@@ -15,9 +15,7 @@ use crate::model::{Event, Timestamp, unix_now};
 use crate::policy::Executor;
 use crate::telegram::admin::AdminAuth;
 use crate::telegram::api::{AccountKind, OutgoingMessage};
-use crate::telegram::captcha::{CaptchaBook, CaptchaStep};
 use crate::telegram::client::Investigation;
-use crate::telegram::config::CaptchaConfig;
 use crate::telegram::gateway::RightsSnapshot;
 use crate::telegram::live::LiveConnection;
 use crate::telegram::updates::Inbound;
@@ -65,12 +63,10 @@ fn run_live(
         },
     };
     restore_snapshots(&pipeline, &mut connection);
-    let captcha_cfg = config.telegram.captcha.clone();
-    let mut captcha = Captcha {
-        book: CaptchaBook::new(captcha_cfg.timeout_secs, captcha_cfg.choices),
-        config: captcha_cfg,
-        nonce: std::process::id() as u64 ^ unix_now() as u64,
-    };
+    let mut captcha = CaptchaGate::new(
+        config.telegram.captcha.clone(),
+        std::process::id() as u64 ^ unix_now() as u64,
+    );
     publisher.user_account = connection.has_user_account();
     let mut saved_snapshots = connection.gateway.snapshots().clone();
     let admin_log_every = config.telegram.admin_log_poll_secs as Timestamp;
@@ -151,9 +147,7 @@ fn run_live(
                 next_admin_log = now + admin_log_every;
                 connection.poll_admin_logs(&pipeline.chat_ids());
             }
-            for step in captcha.book.expire(now) {
-                captcha.carry_out(&mut pipeline, &mut connection, step)?;
-            }
+            captcha.expire(&mut pipeline, &mut connection.gateway, now)?;
             let report = executor.run_due(&mut connection.gateway, now)?;
             metrics::executor_ran(&report);
             if connection.gateway.snapshots() != &saved_snapshots {
@@ -179,7 +173,7 @@ fn run_live(
 fn handle(
     pipeline: &mut Pipeline,
     desk: &AdminDesk,
-    captcha: &mut Captcha,
+    captcha: &mut CaptchaGate,
     connection: &mut LiveConnection,
     account: AccountKind,
     inbound: Inbound,
@@ -199,20 +193,14 @@ fn handle(
                 let started = Instant::now();
                 let outcome = pipeline.handle(&event)?;
                 metrics::event_handled(&event, &outcome, started.elapsed());
-                captcha.on_event(pipeline, connection, &event)?;
+                captcha.on_event(pipeline, &mut connection.gateway, &event)?;
                 Vec::new()
             }
         }
         // Buttons are only answered by the account that posted them (the bot).
         Inbound::Button(press) if account == AccountKind::Bot => {
-            if press.data.starts_with("c:") {
-                let step = captcha.book.on_press(
-                    press.chat_id,
-                    press.user_id,
-                    &press.data,
-                    pipeline.now(),
-                );
-                captcha.carry_out(pipeline, connection, step)?;
+            if CaptchaGate::claims(&press) {
+                captcha.on_press(pipeline, &mut connection.gateway, &press)?;
                 Vec::new()
             } else {
                 desk.button(pipeline, &press)
@@ -295,101 +283,6 @@ fn save_snapshots(pipeline: &Pipeline, snapshots: &Snapshots, now: Timestamp) {
     });
     if let Err(err) = saved {
         tracing::error!("cannot save the rights snapshots: {err}");
-    }
-}
-
-/// The join captcha, live: mute and kick go through the outbox (durable, audited); the challenge
-/// is posted at once.
-struct Captcha {
-    config: CaptchaConfig,
-    book: CaptchaBook,
-    nonce: u64,
-}
-
-impl Captcha {
-    fn applies_to(&self, chat: crate::model::ChatId) -> bool {
-        self.config.enabled && (self.config.chats.is_empty() || self.config.chats.contains(&chat))
-    }
-
-    fn on_event(
-        &mut self,
-        pipeline: &mut Pipeline,
-        connection: &mut LiveConnection,
-        event: &Event,
-    ) -> Result<()> {
-        match event {
-            Event::Joined {
-                chat_id,
-                user,
-                date,
-                ..
-            } if self.applies_to(*chat_id) && !user.is_bot => {
-                let exempt = pipeline
-                    .policy
-                    .users
-                    .get(user.id)
-                    .is_some_and(|u| u.whitelisted || u.is_trusted_in(*chat_id));
-                // A cheap deterministic mix is enough: it only has to be unguessable by a bot
-                // that has not seen the buttons.
-                self.nonce = self
-                    .nonce
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(user.id as u64 | 1);
-                let step = self
-                    .book
-                    .on_join(*chat_id, user.id, exempt, *date, self.nonce >> 16);
-                self.carry_out(pipeline, connection, step)
-            }
-            Event::Left {
-                chat_id, user_id, ..
-            } => {
-                self.book.on_leave(*chat_id, *user_id);
-                Ok(())
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn carry_out(
-        &mut self,
-        pipeline: &mut Pipeline,
-        connection: &mut LiveConnection,
-        step: CaptchaStep,
-    ) -> Result<()> {
-        let now = pipeline.now();
-        let (chat, user, kind, reason) = match step {
-            CaptchaStep::Skip | CaptchaStep::Ignore => return Ok(()),
-            CaptchaStep::MuteAndChallenge(challenge) => {
-                let message = OutgoingMessage {
-                    text: challenge.prompt.clone(),
-                    buttons: vec![challenge.buttons.clone()],
-                    reply_to: None,
-                };
-                if let Err(err) = connection.gateway.post(challenge.chat_id, message, now) {
-                    tracing::warn!(
-                        chat_id = challenge.chat_id,
-                        "cannot post the captcha: {err}"
-                    );
-                }
-                let seconds = self.config.timeout_secs.max(60) * 2;
-                (
-                    challenge.chat_id,
-                    challenge.user_id,
-                    ActionKind::Mute { seconds },
-                    "captcha: waiting for the answer",
-                )
-            }
-            CaptchaStep::Pass { chat_id, user_id } => {
-                (chat_id, user_id, ActionKind::Unrestrict, "captcha passed")
-            }
-            CaptchaStep::Remove {
-                chat_id,
-                user_id,
-                why,
-            } => (chat_id, user_id, ActionKind::Kick, why),
-        };
-        commands::act(pipeline, &[chat], user, kind, reason, &Actor::System)?;
-        Ok(())
     }
 }
 

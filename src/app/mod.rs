@@ -3,6 +3,7 @@
 //! [`live::LiveView`]. They talk through channels only.
 
 pub mod admin_desk;
+pub mod captcha_gate;
 pub mod commands;
 pub mod console;
 pub mod live;

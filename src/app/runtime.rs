@@ -1,15 +1,16 @@
 //! The runtime thread: owns the pipeline, the executor and the event source; applies the
 //! console's commands; publishes a [`LiveView`] at most ten times a second.
 
+use crate::app::captcha_gate::CaptchaGate;
 use crate::app::commands;
 use crate::app::live::{LiveView, Notice, SharedView, ToRuntime};
 use crate::app::login_desk::{LoginDesk, LoginSetup};
 use crate::app::pipeline::{AlertKind, Pipeline};
 use crate::config::Config;
-use crate::model::{Event, Timestamp};
+use crate::model::Timestamp;
 use crate::policy::{ChatMode, Executor};
 use crate::raid::{Containment, RaidPhase};
-use crate::sim::{FaultConfig, Pacer, Scenario, SimGateway, Simulator, Speed};
+use crate::sim::{FaultConfig, Pacer, Scenario, SimGateway, SimItem, Simulator, Speed};
 use anyhow::{Context, Result};
 use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -87,13 +88,17 @@ fn run_demo(
     notices: Sender<Notice>,
 ) -> Result<()> {
     let sim = Simulator::new(&options.scenario, options.seed);
+    let mut captcha = CaptchaGate::new(
+        options.scenario.captcha_config(&config.telegram.captcha),
+        options.seed,
+    );
     let mut gateway: SimGateway = sim.gateway(options.faults.clone());
     let mut pipeline = Pipeline::new(&config, store.clone(), sim.start())?;
     let executor = Executor::new(store.clone(), config.policy.executor.clone());
     let mut publisher = Publisher::new(store, true)?;
     let mut pacer = Pacer::new(options.speed, sim.start(), Instant::now());
     let mut events = sim;
-    let mut pending: Option<Event> = None;
+    let mut pending: Option<SimItem> = None;
     let mut finished = false;
     let mut last_second = events.start();
     let mut last_publish = Instant::now() - PUBLISH_EVERY;
@@ -120,8 +125,8 @@ fn run_demo(
             }
         }
         if pending.is_none() && !finished {
-            match events.next_event() {
-                Some((event, _truth)) => pending = Some(event),
+            match events.next_item() {
+                Some(item) => pending = Some(item),
                 None => {
                     finished = true;
                     publisher.finished = true;
@@ -130,17 +135,25 @@ fn run_demo(
         }
         let now = Instant::now();
         let mut waited = false;
-        if let Some(event) = &pending {
-            match pacer.delay_until(event.date(), now) {
+        if let Some(item) = &pending {
+            match pacer.delay_until(item.date(), now) {
                 None => waited = true,
                 Some(delay) if !delay.is_zero() => {
                     std::thread::sleep(delay.min(IDLE_STEP));
                     waited = true;
                 }
                 Some(_) => {
-                    let outcome = pipeline.handle(event)?;
-                    publisher.count(outcome.flagged(), outcome.verdict.is_some());
-                    pacer.delivered(event.date(), now);
+                    match item {
+                        SimItem::Event(event, _truth) => {
+                            let outcome = pipeline.handle(event)?;
+                            publisher.count(outcome.flagged(), outcome.verdict.is_some());
+                            captcha.on_event(&mut pipeline, &mut gateway, event)?;
+                        }
+                        SimItem::Press(press) => {
+                            captcha.on_press(&mut pipeline, &mut gateway, press)?;
+                        }
+                    }
+                    pacer.delivered(item.date(), now);
                     pending = None;
                 }
             }
@@ -152,8 +165,9 @@ fn run_demo(
         };
         if sim_now > last_second {
             last_second = sim_now;
-            executor.run_due(&mut gateway, sim_now)?;
             pipeline.tick(sim_now)?;
+            captcha.expire(&mut pipeline, &mut gateway, sim_now)?;
+            executor.run_due(&mut gateway, sim_now)?;
         }
         if last_publish.elapsed() >= PUBLISH_EVERY {
             last_publish = Instant::now();

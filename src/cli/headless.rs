@@ -3,19 +3,20 @@
 //! All three drive the same [`Pipeline`] the console uses.
 
 use crate::action::{Action, ActionKind, Gateway, GatewayError};
+use crate::app::captcha_gate::CaptchaGate;
 use crate::app::pipeline::{Outcome, Pipeline};
 use crate::cli::Env;
 use crate::cli::records::unix_now;
 use crate::config::Config;
 use crate::import::samples::{self, Label, Sample, SampleFormat};
 use crate::import::{ImportOptions, ImportSummary, read_export_file};
-use crate::model::{ChatId, Event, Timestamp, UserId};
+use crate::model::{ButtonPress, ChatId, Event, Timestamp, UserId};
 use crate::policy::ChatMode;
 use crate::policy::executor::{Executor, action_from_row};
 use crate::raid::{Containment, RaidSignal};
 use crate::sim::{
-    FaultConfig, FaultStats, Pacer, Scenario, ScoreReport, Scorecard, SimGateway, Simulator, Speed,
-    Suppressed,
+    CaptchaTally, FaultConfig, FaultStats, Pacer, Scenario, ScoreReport, Scorecard, SimGateway,
+    SimItem, Simulator, Speed, Suppressed,
 };
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -123,6 +124,8 @@ pub struct SimRun {
     pub outbox: OutboxTally,
     pub faults: FaultStats,
     pub suppressed: Suppressed,
+    /// The join captcha's outcomes by ground truth (`None` when no chat ran it).
+    pub captcha: Option<CaptchaTally>,
     /// Simulated seconds after the scenario's end the executor needed to finish its retries.
     pub drain_s: i64,
     pub wall_ms: u64,
@@ -147,6 +150,13 @@ impl std::fmt::Display for SimRun {
             "  stopped by actions: {} posts of banned/removed, {} muted, {} bunker, {} lockdown",
             s.banned_or_removed, s.muted, s.bunker, s.lockdown
         )?;
+        if let Some(c) = &self.captcha {
+            writeln!(
+                f,
+                "  captcha: {} challenged; bots {} removed, {} guessed right; people {} passed, {} removed",
+                c.challenged, c.bots_removed, c.bots_passed, c.people_passed, c.people_removed
+            )?;
+        }
         let fs = &self.faults;
         if fs.transient + fs.permanent + fs.flood_waits + fs.disconnected > 0 {
             writeln!(
@@ -201,7 +211,10 @@ pub fn simulate_scenario(
     let dir = tempfile::tempdir().context("cannot create a temporary store")?;
     let store = Store::open(&dir.path().join("simulate.db"))?;
     let mut sim = Simulator::new(scenario, seed);
+    let captcha = scenario.captcha_config(&config.telegram.captcha);
     let mut run = SimLoop {
+        captcha_on: captcha.enabled,
+        captcha: CaptchaGate::new(captcha, seed),
         pipeline: Pipeline::new(config, store.clone(), sim.start())?,
         executor: Executor::new(store.clone(), config.policy.executor.clone()),
         gateway: sim.gateway(faults),
@@ -211,8 +224,8 @@ pub fn simulate_scenario(
     };
     let mut card = Scorecard::new(&scenario.name, seed);
     let mut pacer = Pacer::new(speed, sim.start(), Instant::now());
-    while let Some((event, truth)) = sim.next_event() {
-        let at = event.date();
+    while let Some(item) = sim.next_item() {
+        let at = item.date();
         run.advance_to(at)?;
         if let Some(wait) = pacer.delay_until(at, Instant::now())
             && !wait.is_zero()
@@ -220,6 +233,13 @@ pub fn simulate_scenario(
             std::thread::sleep(wait);
         }
         pacer.delivered(at, Instant::now());
+        let (event, truth) = match item {
+            SimItem::Event(event, truth) => (event, truth),
+            SimItem::Press(press) => {
+                run.press(&press)?;
+                continue;
+            }
+        };
         card.observe(&event, &truth);
         let outcome = run.handle(&event)?;
         if outcome.flagged()
@@ -263,6 +283,7 @@ pub fn simulate_scenario(
         outbox,
         faults: run.gateway.fault_stats(),
         suppressed: sim.suppressed(),
+        captcha: run.captcha_on.then(|| sim.captcha_tally()),
         drain_s: drain_s.max(0),
         wall_ms: started.elapsed().as_millis() as u64,
     })
@@ -278,17 +299,33 @@ struct SimLoop {
     clock: Timestamp,
     /// Earliest time an outbox row may be due; `None` when the outbox is idle.
     next_due: Option<Timestamp>,
+    captcha: CaptchaGate,
+    captcha_on: bool,
 }
 
 impl SimLoop {
     fn handle(&mut self, event: &Event) -> Result<Outcome> {
         let outcome = self.pipeline.handle(event)?;
-        if !outcome.enqueued.is_empty() {
+        let challenged = self
+            .captcha
+            .on_event(&mut self.pipeline, &mut self.gateway, event)?;
+        if !outcome.enqueued.is_empty() || challenged > 0 {
             self.due_at(event.date());
         }
         // The executor works while the second runs: what this event enqueued goes out now.
         self.run_due(event.date())?;
         Ok(outcome)
+    }
+
+    fn press(&mut self, press: &ButtonPress) -> Result<()> {
+        if self
+            .captcha
+            .on_press(&mut self.pipeline, &mut self.gateway, press)?
+            > 0
+        {
+            self.due_at(press.date);
+        }
+        self.run_due(press.date)
     }
 
     fn run_due(&mut self, now: Timestamp) -> Result<()> {
@@ -309,6 +346,13 @@ impl SimLoop {
             self.clock += 1;
             let now = self.clock;
             if !self.pipeline.tick(now)?.is_empty() {
+                self.due_at(now);
+            }
+            if self
+                .captcha
+                .expire(&mut self.pipeline, &mut self.gateway, now)?
+                > 0
+            {
                 self.due_at(now);
             }
             self.run_due(now)?;

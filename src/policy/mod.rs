@@ -6,6 +6,7 @@
 //! [`enqueue`], and runs an [`Executor`] over the outbox with a gateway.
 
 pub mod actions;
+pub mod captcha;
 pub mod cli;
 pub mod config;
 pub mod decide;

@@ -1,8 +1,8 @@
 //! The simulator's side of the action seam: actions change the simulated chats, after fault
 //! injection decides whether the call "reached Telegram".
 
-use crate::action::{Action, Gateway, GatewayError};
-use crate::model::Timestamp;
+use crate::action::{Action, Gateway, GatewayError, Poster};
+use crate::model::{ChatId, MessageId, OutgoingMessage, Timestamp};
 use crate::sim::rng::Rng;
 use crate::sim::scenario::FaultConfig;
 use crate::sim::world::{AppliedAction, World};
@@ -128,5 +128,34 @@ impl Gateway for SimGateway {
             Err(_) => self.faults.stats.permanent += 1,
         }
         result
+    }
+}
+
+/// Warden's own messages reach the simulated chat (after the same fault injection as actions).
+impl Poster for SimGateway {
+    fn post(
+        &mut self,
+        chat: ChatId,
+        message: OutgoingMessage,
+        now: Timestamp,
+    ) -> Result<MessageId, GatewayError> {
+        self.faults.check(now)?;
+        self.world
+            .lock()
+            .expect("sim world lock")
+            .post_as_warden(chat, &message, now)
+    }
+
+    fn unpost(
+        &mut self,
+        chat: ChatId,
+        message: MessageId,
+        now: Timestamp,
+    ) -> Result<(), GatewayError> {
+        self.faults.check(now)?;
+        self.world
+            .lock()
+            .expect("sim world lock")
+            .unpost_as_warden(chat, message)
     }
 }

@@ -31,7 +31,9 @@ pub use run::{Decision, RunResult, run_scenario};
 pub use scenario::{FaultConfig, Scenario, ScenarioError};
 pub use score::{ScoreReport, Scorecard};
 pub use truth::{Role, Truth};
-pub use world::{AppliedAction, CHANNEL_BOT_ID, ChatStatus, Suppressed, url_entities};
+pub use world::{
+    AppliedAction, CHANNEL_BOT_ID, CaptchaTally, ChatStatus, SimItem, Suppressed, url_entities,
+};
 
 use crate::model::{ChatId, Event, MessageId, Timestamp, UserId};
 use std::collections::BTreeMap;
@@ -70,6 +72,16 @@ impl Simulator {
     /// The next event and its ground truth; `None` once the scenario's duration is over.
     pub fn next_event(&mut self) -> Option<(Event, Truth)> {
         self.world().next_event()
+    }
+
+    /// The next event or press of one of Warden's buttons; `None` once the run is over.
+    pub fn next_item(&mut self) -> Option<SimItem> {
+        self.world().next_item()
+    }
+
+    /// How the join captcha went so far, by ground truth.
+    pub fn captcha_tally(&self) -> CaptchaTally {
+        self.world().captcha.clone()
     }
 
     /// A gateway into this simulation with its own fault injection (seeded from the run's seed).

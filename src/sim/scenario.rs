@@ -2,6 +2,7 @@
 //! the file, the line and the key, because users copy and edit these by hand.
 
 use crate::model::{ChatId, Timestamp};
+use crate::telegram::config::CaptchaConfig;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -96,6 +97,9 @@ pub struct ChatSpec {
     /// Ham messages per hour across the chat.
     #[serde(default = "default_rate")]
     pub messages_per_hour: f64,
+    /// Warden runs the join captcha here (as `[telegram.captcha]` would on a real chat).
+    #[serde(default)]
+    pub captcha: bool,
 }
 
 fn default_rate() -> f64 {
@@ -371,6 +375,23 @@ impl Scenario {
     }
 
     /// Bot API id of chat `index`.
+    /// The captcha settings a run of this scenario uses: the moderator's own when they turned
+    /// it on, else on for the chats the scenario marks.
+    pub fn captcha_config(&self, configured: &CaptchaConfig) -> CaptchaConfig {
+        let marked: Vec<ChatId> = (0..self.chats.len())
+            .filter(|&i| self.chats[i].captcha)
+            .map(|i| self.chat_id(i))
+            .collect();
+        if configured.enabled || marked.is_empty() {
+            return configured.clone();
+        }
+        CaptchaConfig {
+            enabled: true,
+            chats: marked,
+            ..configured.clone()
+        }
+    }
+
     pub fn chat_id(&self, index: usize) -> ChatId {
         self.chats
             .get(index)

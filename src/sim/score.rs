@@ -2,6 +2,7 @@
 
 use crate::action::{Action, ActionKind};
 use crate::model::{ChatId, Event, MessageId, Timestamp, UserId};
+use crate::policy::captcha;
 use crate::sim::truth::{Role, Truth};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -224,7 +225,7 @@ impl Scorecard {
         {
             self.flag(action.chat_id, id);
         }
-        if punitive(&action.kind) {
+        if punitive(&action.kind) && action.reason != captcha::HOLD_REASON {
             let user = action.user_id.or_else(|| {
                 let id = action.message_id?;
                 self.messages

@@ -4,9 +4,10 @@
 
 use crate::action::{Action, ActionKind, GatewayError};
 use crate::model::{
-    Button, ChatId, ChatKind, Entity, EntityKind, Event, Forward, JoinKind, MediaKind, Message,
-    MessageId, Person, SenderChat, Timestamp, UserId,
+    Button, ButtonPress, ChatId, ChatKind, Entity, EntityKind, Event, Forward, JoinKind, MediaKind,
+    Message, MessageId, OutgoingMessage, Person, SenderChat, Timestamp, UserId,
 };
+use crate::policy::captcha::{parse_button, reader_answer};
 use crate::sim::chatter::Chatter;
 use crate::sim::rng::Rng;
 use crate::sim::scenario::{BanTarget, Language, Mutation, Scenario, Tactic};
@@ -88,6 +89,45 @@ enum Plan {
         chat: usize,
         target: BanTarget,
     },
+    /// A newcomer presses a button under Warden's captcha.
+    Press {
+        chat: usize,
+        user: UserId,
+        message_id: MessageId,
+        data: String,
+    },
+}
+
+/// What comes out of the simulation: chat events, and presses of Warden's own buttons.
+// Events are nearly every item: boxing them would add an allocation per message.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum SimItem {
+    Event(Event, Truth),
+    Press(ButtonPress),
+}
+
+impl SimItem {
+    pub fn date(&self) -> Timestamp {
+        match self {
+            SimItem::Event(event, _) => event.date(),
+            SimItem::Press(press) => press.date,
+        }
+    }
+}
+
+/// How the join captcha went, by who really joined (scored by the simulator's ground truth).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptchaTally {
+    pub challenged: u64,
+    /// People (regulars, newcomers, lurkers, ring operators) who answered right and stayed.
+    pub people_passed: u64,
+    /// People removed by the captcha: each one a wrong removal.
+    pub people_removed: u64,
+    /// Spam and raid bots removed by the captcha.
+    pub bots_removed: u64,
+    /// Bots that guessed the right button.
+    pub bots_passed: u64,
 }
 
 /// Why planned messages did not appear (the effect of actions, for reports and tests).
@@ -134,7 +174,11 @@ pub(crate) struct World {
     queue: BinaryHeap<Reverse<(Timestamp, u64)>>,
     plans: HashMap<u64, Plan>,
     next_seq: u64,
-    pending: VecDeque<(Event, Truth)>,
+    pending: VecDeque<SimItem>,
+    /// Captchas Warden posted and has not settled yet: (chat index, user).
+    captcha_open: HashSet<(usize, UserId)>,
+    captcha_rng: Rng,
+    pub captcha: CaptchaTally,
     pub suppressed: Suppressed,
     pub applied: Vec<AppliedAction>,
     pub applied_keys: HashSet<String>,
@@ -160,6 +204,9 @@ impl World {
             plans: HashMap::new(),
             next_seq: 0,
             pending: VecDeque::new(),
+            captcha_open: HashSet::new(),
+            captcha_rng: Rng::derive(seed, "captcha"),
+            captcha: CaptchaTally::default(),
             suppressed: Suppressed::default(),
             applied: Vec::new(),
             applied_keys: HashSet::new(),
@@ -540,11 +587,23 @@ impl World {
         }
     }
 
-    /// The next event in simulated time, or `None` when the run is over.
+    /// The next event in simulated time, or `None` when the run is over. Button presses are
+    /// skipped: only runs that post captchas (and read [`World::next_item`]) get any.
     pub fn next_event(&mut self) -> Option<(Event, Truth)> {
         loop {
+            if let SimItem::Event(event, truth) = self.next_item()? {
+                return Some((event, truth));
+            }
+        }
+    }
+
+    /// The next event or button press in simulated time, or `None` when the run is over.
+    pub fn next_item(&mut self) -> Option<SimItem> {
+        loop {
             if let Some(out) = self.pending.pop_front() {
-                self.events_out += 1;
+                if matches!(out, SimItem::Event(..)) {
+                    self.events_out += 1;
+                }
                 return Some(out);
             }
             let Reverse((at, seq)) = self.queue.pop()?;
@@ -590,7 +649,8 @@ impl World {
                     kind: ChatKind::Supergroup,
                     date: at,
                 };
-                self.pending.push_back((event, Truth::system()));
+                self.pending
+                    .push_back(SimItem::Event(event, Truth::system()));
             }
             Plan::Join { user, chat, then } => {
                 if self.chats[chat].banned.contains(&user) {
@@ -621,7 +681,7 @@ impl World {
                 };
                 let truth = self.truth_for(user, false);
                 self.chats[chat].members.insert(user);
-                self.pending.push_back((event, truth));
+                self.pending.push_back(SimItem::Event(event, truth));
                 if let Some((delay, remaining)) = then {
                     self.schedule(
                         at + delay.max(1),
@@ -661,7 +721,8 @@ impl World {
                     .texts
                     .insert(target, (user, message.text.clone()));
                 let truth = self.truth_for(user, true);
-                self.pending.push_back((Event::Edited(message), truth));
+                self.pending
+                    .push_back(SimItem::Event(Event::Edited(message), truth));
             }
             Plan::AdminBan { chat, target } => {
                 let role = match target {
@@ -684,8 +745,112 @@ impl World {
                     until: None,
                 };
                 let truth = self.truth_for(user, false);
-                self.pending.push_back((event, truth));
+                self.pending.push_back(SimItem::Event(event, truth));
             }
+            Plan::Press {
+                chat,
+                user,
+                message_id,
+                data,
+            } => {
+                let state = &self.chats[chat];
+                if state.members.contains(&user) && !state.deleted.contains(&message_id) {
+                    self.pending.push_back(SimItem::Press(ButtonPress {
+                        chat_id: state.id,
+                        message_id,
+                        user_id: user,
+                        data,
+                        date: at,
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Warden posted a message. A captcha addressed to a simulated account gets answered the way
+    /// that account would: people read it and press the named button after a few seconds; most
+    /// bots never look, and the rest press a button at random.
+    pub fn post_as_warden(
+        &mut self,
+        chat_id: ChatId,
+        message: &OutgoingMessage,
+        now: Timestamp,
+    ) -> Result<MessageId, GatewayError> {
+        let chat = self
+            .chat_index(chat_id)
+            .ok_or_else(|| GatewayError::Permanent(format!("chat {chat_id} not found")))?;
+        let state = &mut self.chats[chat];
+        let message_id = state.next_message_id;
+        state.next_message_id += 1;
+        state.texts.insert(message_id, (0, message.text.clone()));
+        let buttons: Vec<(String, String)> = message.buttons.concat();
+        let Some(user) = buttons
+            .first()
+            .and_then(|(_, data)| parse_button(data))
+            .map(|(user, _)| user)
+        else {
+            return Ok(message_id);
+        };
+        let Some(role) = self.agents.get(&user).map(|a| a.role) else {
+            return Ok(message_id);
+        };
+        self.captcha_open.insert((chat, user));
+        self.captcha.challenged += 1;
+        let rng = &mut self.captcha_rng;
+        let press = match role {
+            Role::Spammer | Role::Raider => {
+                if rng.chance(BOT_BLIND_PRESS_SHARE) {
+                    let pick = rng.below(buttons.len() as u64) as usize;
+                    Some((rng.range(1, 5), buttons[pick].1.clone()))
+                } else {
+                    None
+                }
+            }
+            _ => reader_answer(&message.text, &buttons)
+                .map(|data| (rng.range(4, 30), data.to_string())),
+        };
+        if let Some((delay, data)) = press {
+            self.schedule(
+                now + delay,
+                Plan::Press {
+                    chat,
+                    user,
+                    message_id,
+                    data,
+                },
+            );
+        }
+        Ok(message_id)
+    }
+
+    /// Warden deleted one of its own messages.
+    pub fn unpost_as_warden(
+        &mut self,
+        chat_id: ChatId,
+        message_id: MessageId,
+    ) -> Result<(), GatewayError> {
+        let chat = self
+            .chat_index(chat_id)
+            .ok_or_else(|| GatewayError::Permanent(format!("chat {chat_id} not found")))?;
+        self.chats[chat].deleted.insert(message_id);
+        Ok(())
+    }
+
+    /// A captcha ended with `user` staying (`passed`) or removed.
+    fn settle_captcha(&mut self, chat: usize, user: UserId, passed: bool) {
+        if !self.captcha_open.remove(&(chat, user)) {
+            return;
+        }
+        let person = self
+            .agents
+            .get(&user)
+            .is_some_and(|a| !matches!(a.role, Role::Spammer | Role::Raider));
+        let tally = &mut self.captcha;
+        match (person, passed) {
+            (true, true) => tally.people_passed += 1,
+            (true, false) => tally.people_removed += 1,
+            (false, true) => tally.bots_passed += 1,
+            (false, false) => tally.bots_removed += 1,
         }
     }
 
@@ -760,7 +925,8 @@ impl World {
                 state.by_user.entry(user).or_default().push(message.id);
                 state.texts.insert(message.id, (user, message.text.clone()));
                 let truth = self.truth_for(user, spam);
-                self.pending.push_back((Event::Message(message), truth));
+                self.pending
+                    .push_back(SimItem::Event(Event::Message(message), truth));
             }
         }
         let next = match remaining {
@@ -908,10 +1074,14 @@ impl World {
                 state.muted_until.insert(need_user()?, Timestamp::MAX);
             }
             ActionKind::Unrestrict => {
-                state.muted_until.remove(&need_user()?);
+                let user = need_user()?;
+                state.muted_until.remove(&user);
+                self.settle_captcha(chat, user, true);
             }
             ActionKind::Kick => {
-                state.members.remove(&need_user()?);
+                let user = need_user()?;
+                state.members.remove(&user);
+                self.settle_captcha(chat, user, false);
             }
             ActionKind::Ban { .. } => {
                 let user = need_user()?;
@@ -973,6 +1143,9 @@ impl World {
         self.agents.iter().map(|(id, a)| (*id, a.role)).collect()
     }
 }
+
+/// Share of spam and raid bots that press a captcha button at all (at random).
+const BOT_BLIND_PRESS_SHARE: f64 = 0.25;
 
 fn compose(state: &mut ChatState, agent: &Agent, at: Timestamp, text: String) -> Message {
     let id = state.next_message_id;

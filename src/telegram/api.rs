@@ -1,6 +1,7 @@
 //! The seam between Warden's moderation logic and grammers: plain ids in, [`TgError`] out.
 //! `GrammersApi` (in [`super::client`]) implements it for real; tests use a recording fake.
 
+pub use crate::model::OutgoingMessage;
 use crate::model::{ChatId, Timestamp, UserId};
 use grammers_client::tl;
 use serde::{Deserialize, Serialize};
@@ -252,15 +253,6 @@ impl Rights {
             ..Rights::default()
         }
     }
-}
-
-/// A message Warden posts (admin chat reports, captcha challenges, warnings).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OutgoingMessage {
-    pub text: String,
-    /// Rows of (label, callback data ≤ 64 bytes).
-    pub buttons: Vec<Vec<(String, String)>>,
-    pub reply_to: Option<i32>,
 }
 
 /// The Telegram calls moderation needs, on one account. Ids are Bot-API ids; the implementation

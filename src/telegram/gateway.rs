@@ -6,8 +6,8 @@
 
 use super::admin::ReportButton;
 use super::api::{AccountKind, ModerationApi, OutgoingMessage, Rights, TgError};
-use crate::action::{Action, ActionKind, Gateway, GatewayError};
-use crate::model::{ChatId, Timestamp};
+use crate::action::{Action, ActionKind, Gateway, GatewayError, Poster};
+use crate::model::{ChatId, MessageId, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -408,6 +408,36 @@ fn slow_mode_step(seconds: u64) -> i32 {
         .copied()
         .find(|&step| step >= seconds)
         .unwrap_or(3600) as i32
+}
+
+impl<A: ModerationApi + Clone> Poster for TelegramGateway<A> {
+    fn post(
+        &mut self,
+        chat: ChatId,
+        message: OutgoingMessage,
+        now: Timestamp,
+    ) -> Result<MessageId, GatewayError> {
+        TelegramGateway::post(self, chat, message, now).map(MessageId::from)
+    }
+
+    fn unpost(
+        &mut self,
+        chat: ChatId,
+        message: MessageId,
+        now: Timestamp,
+    ) -> Result<(), GatewayError> {
+        let id = i32::try_from(message).map_err(|_| {
+            GatewayError::Permanent(format!("message id {message} is out of range"))
+        })?;
+        self.run(
+            now,
+            false,
+            "delete Warden's message",
+            chat,
+            move |api: A| async move { api.delete_messages(chat, vec![id]).await },
+        )
+        .map(|_| ())
+    }
 }
 
 impl<A: ModerationApi + Clone> Gateway for TelegramGateway<A> {

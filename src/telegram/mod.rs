@@ -6,14 +6,12 @@
 //! - [`gateway`]: `TelegramGateway`, the `action::Gateway` with per-account flood gates.
 //! - [`updates`]: pure `map_update` from grammers updates to `model::Event`s.
 //! - [`admin`]: admin-chat commands, reports with buttons, members' private requests.
-//! - [`captcha`]: the join captcha state machine.
 //! - [`login`], [`cli`]: login flows and `warden login|logout bot|user`.
 //! - [`client`]: connecting through grammers, the update task, the real `ModerationApi`.
 //! - [`live`]: both accounts connected for the live runtime, events deduplicated across them.
 
 pub mod admin;
 pub mod api;
-pub mod captcha;
 pub mod cli;
 pub mod client;
 pub mod config;

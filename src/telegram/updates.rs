@@ -1,6 +1,7 @@
 //! Events in: a pure mapping from grammers `Update`s to Warden's [`Event`]s.
 
 use super::api::{AccountKind, Rights};
+pub use crate::model::ButtonPress;
 use crate::model::{
     Button, ChatId, Entity, EntityKind, Event, Forward, JoinKind, MediaKind, Message, MessageId,
     Person, SenderChat, Timestamp, UserId,
@@ -23,14 +24,6 @@ pub enum Inbound {
         chat_id: ChatId,
         rights: Rights,
     },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ButtonPress {
-    pub chat_id: ChatId,
-    pub message_id: MessageId,
-    pub user_id: UserId,
-    pub data: String,
 }
 
 /// What the mapping needs to know about the receiving account.
@@ -578,6 +571,7 @@ pub fn map_update(update: &Update, ctx: &MapContext<'_>) -> Vec<Inbound> {
                 message_id: MessageId::from(raw.msg_id),
                 user_id: raw.user_id,
                 data: String::from_utf8_lossy(query.data()).into_owned(),
+                date: ctx.now,
             })]
         }
         Update::Raw(raw) => raw_events(&raw.raw, ctx),

@@ -158,6 +158,7 @@ fn report_buttons_ban_unflag_and_explain() {
         message_id: 700,
         user_id,
         data: button.encode(),
+        date: 1_700_000_000,
     };
     let info = ReportButton::Info {
         chat: GROUP,

@@ -2,7 +2,7 @@
 //! the timeout removes them. Pure state machine: the caller passes timestamps and a random nonce,
 //! and carries out the returned steps.
 
-use crate::model::{ChatId, Timestamp, UserId};
+use crate::model::{ChatId, MessageId, Timestamp, UserId};
 use std::collections::HashMap;
 
 const SYMBOLS: [&str; 8] = ["🍎", "🚗", "🐱", "⚽", "🌙", "🎸", "🌵", "🔑"];
@@ -28,13 +28,18 @@ pub enum CaptchaStep {
     Skip,
     /// Mute the newcomer and post the challenge.
     MuteAndChallenge(Challenge),
-    /// Right answer: lift the mute, delete the challenge.
-    Pass { chat_id: ChatId, user_id: UserId },
-    /// Wrong answer or timeout: remove (kick) the newcomer, delete the challenge.
+    /// Right answer: lift the mute, delete the challenge message (when it was posted).
+    Pass {
+        chat_id: ChatId,
+        user_id: UserId,
+        challenge: Option<MessageId>,
+    },
+    /// Wrong answer or timeout: remove (kick) the newcomer, delete the challenge message.
     Remove {
         chat_id: ChatId,
         user_id: UserId,
         why: &'static str,
+        challenge: Option<MessageId>,
     },
     /// Somebody else pressed, or an unknown/finished challenge: answer "not for you", do nothing.
     Ignore,
@@ -44,6 +49,7 @@ pub enum CaptchaStep {
 struct Pending {
     answer: usize,
     deadline: Timestamp,
+    message: Option<MessageId>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,8 +90,14 @@ impl CaptchaBook {
             .map(|i| (first + i) % SYMBOLS.len())
             .collect();
         let deadline = now + self.timeout_secs;
-        self.pending
-            .insert((chat_id, user_id), Pending { answer, deadline });
+        self.pending.insert(
+            (chat_id, user_id),
+            Pending {
+                answer,
+                deadline,
+                message: None,
+            },
+        );
         CaptchaStep::MuteAndChallenge(Challenge {
             chat_id,
             user_id,
@@ -96,7 +108,12 @@ impl CaptchaBook {
             buttons: picks
                 .iter()
                 .enumerate()
-                .map(|(i, &s)| (SYMBOLS[s].to_string(), format!("c:{user_id}:{i}")))
+                .map(|(i, &s)| {
+                    (
+                        SYMBOLS[s].to_string(),
+                        format!("{DATA_PREFIX}{user_id}:{i}"),
+                    )
+                })
                 .collect(),
             deadline,
         })
@@ -110,13 +127,7 @@ impl CaptchaBook {
         data: &str,
         now: Timestamp,
     ) -> CaptchaStep {
-        let mut parts = data.split(':');
-        let (Some("c"), Some(Ok(target)), Some(Ok(choice)), None) = (
-            parts.next(),
-            parts.next().map(str::parse::<UserId>),
-            parts.next().map(str::parse::<usize>),
-            parts.next(),
-        ) else {
+        let Some((target, choice)) = parse_button(data) else {
             return CaptchaStep::Ignore;
         };
         if target != presser {
@@ -125,23 +136,34 @@ impl CaptchaBook {
         let Some(pending) = self.pending.remove(&(chat_id, presser)) else {
             return CaptchaStep::Ignore;
         };
+        let challenge = pending.message;
         if now > pending.deadline {
             CaptchaStep::Remove {
                 chat_id,
                 user_id: presser,
                 why: "captcha timed out",
+                challenge,
             }
         } else if choice == pending.answer {
             CaptchaStep::Pass {
                 chat_id,
                 user_id: presser,
+                challenge,
             }
         } else {
             CaptchaStep::Remove {
                 chat_id,
                 user_id: presser,
                 why: "wrong captcha answer",
+                challenge,
             }
+        }
+    }
+
+    /// The challenge for `user_id` was posted as `message`: it is deleted once answered.
+    pub fn posted(&mut self, chat_id: ChatId, user_id: UserId, message: MessageId) {
+        if let Some(pending) = self.pending.get_mut(&(chat_id, user_id)) {
+            pending.message = Some(message);
         }
     }
 
@@ -160,16 +182,44 @@ impl CaptchaBook {
             .collect();
         due.sort_unstable();
         due.into_iter()
-            .map(|(chat_id, user_id)| {
-                self.pending.remove(&(chat_id, user_id));
-                CaptchaStep::Remove {
-                    chat_id,
-                    user_id,
-                    why: "captcha timed out",
-                }
+            .map(|(chat_id, user_id)| CaptchaStep::Remove {
+                chat_id,
+                user_id,
+                why: "captcha timed out",
+                challenge: self
+                    .pending
+                    .remove(&(chat_id, user_id))
+                    .and_then(|p| p.message),
             })
             .collect()
     }
+}
+
+/// Why every newcomer is muted while their challenge is open: a precaution, not a judgement
+/// (scorecards do not count it against the member).
+pub const HOLD_REASON: &str = "captcha: waiting for the answer";
+
+/// Callback data of captcha buttons: `c:<user>:<choice>` (admin-report buttons never start so).
+pub const DATA_PREFIX: &str = "c:";
+
+/// (user the challenge is for, choice) from a captcha button's callback data.
+pub fn parse_button(data: &str) -> Option<(UserId, usize)> {
+    let (user, choice) = data.strip_prefix(DATA_PREFIX)?.split_once(':')?;
+    Some((user.parse().ok()?, choice.parse().ok()?))
+}
+
+/// The button a person who reads `prompt` presses: the symbol it names. A bot that does not
+/// read the text can only guess. (The simulator's people answer with this.)
+pub fn reader_answer<'a>(prompt: &str, buttons: &'a [(String, String)]) -> Option<&'a str> {
+    let named = NAMES.iter().position(|name| {
+        prompt
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|word| word == *name)
+    })?;
+    buttons
+        .iter()
+        .find(|(label, _)| label == SYMBOLS[named])
+        .map(|(_, data)| data.as_str())
 }
 
 #[cfg(test)]
@@ -208,9 +258,15 @@ mod tests {
             book.on_press(CHAT, 42, &right, 1030),
             CaptchaStep::Pass {
                 chat_id: CHAT,
-                user_id: 42
+                user_id: 42,
+                challenge: None,
             }
         );
+        assert_eq!(reader_answer(&c.prompt, &c.buttons), Some(right.as_str()));
+        assert_eq!(parse_button(&right).map(|(user, _)| user), Some(42));
+        for garbage in ["c:42", "c:x:1", "r:42:1", "c:42:1:2", ""] {
+            assert_eq!(parse_button(garbage), None, "{garbage}");
+        }
         assert_eq!(book.pending(), 0);
     }
 
@@ -242,10 +298,28 @@ mod tests {
         let mut book = CaptchaBook::new(60, 4);
         challenge(&mut book, 1, 1);
         challenge(&mut book, 2, 2);
+        book.posted(CHAT, 1, 777);
         assert_eq!(book.on_join(CHAT, 3, true, 1000, 3), CaptchaStep::Skip);
         assert!(book.expire(1060).is_empty());
         let removed = book.expire(1061);
         assert_eq!(removed.len(), 2);
+        // The posted challenge goes with its newcomer; one never posted has nothing to delete.
+        assert!(matches!(
+            removed[0],
+            CaptchaStep::Remove {
+                user_id: 1,
+                challenge: Some(777),
+                ..
+            }
+        ));
+        assert!(matches!(
+            removed[1],
+            CaptchaStep::Remove {
+                user_id: 2,
+                challenge: None,
+                ..
+            }
+        ));
         assert!(removed.iter().all(|s| matches!(
             s,
             CaptchaStep::Remove {

@@ -291,3 +291,12 @@ pub struct OutgoingMessage {
     pub buttons: Vec<Vec<(String, String)>>,
     pub reply_to: Option<i32>,
 }
+
+/// One member as a chat's member list shows them, with Telegram's own join date (the creator
+/// has none) and, where Telegram says, who added them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedMember {
+    pub person: Person,
+    pub joined_at: Option<Timestamp>,
+    pub inviter: Option<UserId>,
+}

@@ -27,6 +27,8 @@ use warden_ui as ui;
 
 /// Updates handled per loop turn before commands and the executor get their turn.
 const BATCH: usize = 500;
+/// The first member-list read waits this long after start.
+const MEMBER_LIST_FIRST_AFTER: Timestamp = 30;
 /// How often the admin chat's admin list is fetched again (admins come and go).
 const ADMINS_REFRESH_SECS: Timestamp = 600;
 
@@ -71,6 +73,9 @@ fn run_live(
     let mut saved_snapshots = connection.gateway.snapshots().clone();
     let admin_log_every = config.telegram.admin_log_poll_secs as Timestamp;
     let mut next_admin_log = 0;
+    let member_list_every = config.telegram.member_list_poll_secs as Timestamp;
+    // Shortly after start: by then the updates have named the watched chats.
+    let mut next_member_list = unix_now() + MEMBER_LIST_FIRST_AFTER;
     let mut next_admins_refresh = 0;
     let mut last_second = 0;
     let mut last_publish = Instant::now() - PUBLISH_EVERY;
@@ -125,7 +130,28 @@ fn run_live(
                 tracing::error!("cannot handle an update: {err:#}");
             }
         }
+        while let Some((chat, listed)) = connection.try_members() {
+            match listed {
+                Ok(members) => {
+                    let grown = pipeline.members_listed(chat, &members);
+                    tracing::info!(
+                        chat,
+                        members = members.len(),
+                        clusters_grown = grown,
+                        "member list read"
+                    );
+                }
+                Err(err) => tracing::warn!(chat, "cannot read the member list: {err}"),
+            }
+        }
         while let Some((user, found)) = connection.try_investigation() {
+            if let Ok(Investigation {
+                person: Some(person),
+                ..
+            }) = &found
+            {
+                pipeline.profile_seen(person);
+            }
             publisher.userbot.insert(user, userbot_view(found));
             last_publish = Instant::now() - PUBLISH_EVERY;
         }
@@ -142,6 +168,10 @@ fn run_live(
             {
                 next_admins_refresh = now + ADMINS_REFRESH_SECS;
                 connection.refresh_admins(chat);
+            }
+            if member_list_every > 0 && now >= next_member_list {
+                next_member_list = now + member_list_every;
+                connection.list_members(&pipeline.chat_ids(), config.telegram.member_list_limit);
             }
             if admin_log_every > 0 && now >= next_admin_log {
                 next_admin_log = now + admin_log_every;

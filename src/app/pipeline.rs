@@ -6,7 +6,7 @@ use crate::action::{Action, ActionKind, Actor};
 use crate::clusters::{ClusterConfig, ClusterGraph, ClusterUpdate};
 use crate::config::Config;
 use crate::engine::{self, Engine, EngineConfig, Hit, Label, TrainingSet, Verdict, VerdictClass};
-use crate::model::{ChatId, Event, JoinKind, Message, Person, Timestamp, UserId};
+use crate::model::{ChatId, Event, JoinKind, ListedMember, Message, Person, Timestamp, UserId};
 use crate::policy::{
     self, DecayingScore, Decision, PlannedAction, Policy, RuleContext, RuleSet, RuleStats,
 };
@@ -200,6 +200,45 @@ impl Pipeline {
     /// Every chat seen so far.
     pub fn chat_ids(&self) -> Vec<ChatId> {
         self.titles.keys().copied().collect()
+    }
+
+    /// A chat's member list, read through Telegram: join dates into the store (the Investigator
+    /// shows them), names and join times into the clusters. Returns how many clusters grew.
+    pub fn members_listed(&mut self, chat: ChatId, members: &[ListedMember]) -> usize {
+        let now = self.now;
+        let mut rows = Vec::with_capacity(members.len());
+        let mut dated = Vec::with_capacity(members.len());
+        for member in members {
+            self.upsert_user(&member.person, member.joined_at.unwrap_or(now));
+            let Some(joined_at) = member.joined_at else {
+                continue;
+            };
+            let (join_kind, inviter_id) = match member.inviter {
+                Some(by) => join_kind_name(&JoinKind::AddedBy { by }),
+                None => ("unknown", None),
+            };
+            rows.push(MembershipJoin {
+                chat_id: chat,
+                user_id: member.person.id,
+                joined_at,
+                join_kind: join_kind.into(),
+                inviter_id,
+            });
+            dated.push((member.person.clone(), joined_at));
+        }
+        self.store.writer().submit(WriteOp::MembersListed(rows));
+        let grown = self.clusters.observe_member_list(&dated, now);
+        for update in &grown {
+            self.persist_cluster(update.cluster);
+        }
+        grown.len()
+    }
+
+    /// A profile the user account looked at (bio links, photo) is cluster evidence too.
+    pub fn profile_seen(&mut self, person: &Person) {
+        if let Some(update) = self.clusters.observe_profile(person, self.now) {
+            self.persist_cluster(update.cluster);
+        }
     }
 
     pub fn chat_title(&self, chat: ChatId) -> String {

@@ -529,6 +529,22 @@ fn split_author(author: Option<&str>, user_id: i64) -> (String, Option<String>) 
     }
 }
 
+/// How someone joined, in a moderator's words (nothing when unknown).
+fn how_joined(m: &warden_store::MembershipRecord) -> Option<String> {
+    let who = |prefix: &str| {
+        m.inviter_id
+            .map(|id| format!(", {prefix} {id}"))
+            .unwrap_or_default()
+    };
+    match m.join_kind.as_str() {
+        "added" => Some(format!("added{}", who("by"))),
+        "invite_link" => Some(format!("via invite link{}", who("of"))),
+        "request" => Some(format!("by request{}", who("approved by"))),
+        "direct" => Some("by themselves".into()),
+        _ => None,
+    }
+}
+
 fn user_display(profile: Option<&UserRecord>, user_id: i64) -> (String, Option<String>) {
     let Some(profile) = profile else {
         return (format!("user {user_id}"), None);
@@ -693,16 +709,22 @@ impl DataSource for AppSource {
         let now = self.now();
         let profile = history.profile.as_ref();
         let (name, username) = user_display(profile, id);
+        let membership = |chat: i64| history.memberships.iter().find(|m| m.chat_id == chat);
         let mut chats: Vec<ChatSeen> = activity
             .iter()
-            .map(|a| ChatSeen {
-                chat_title: a
-                    .chat_title
-                    .clone()
-                    .unwrap_or_else(|| a.chat_id.to_string()),
-                first_seen: a.first,
-                last_seen: a.last,
-                messages: a.messages.max(0) as u64,
+            .map(|a| {
+                let member = membership(a.chat_id);
+                ChatSeen {
+                    chat_title: a
+                        .chat_title
+                        .clone()
+                        .unwrap_or_else(|| a.chat_id.to_string()),
+                    first_seen: a.first,
+                    last_seen: a.last,
+                    messages: a.messages.max(0) as u64,
+                    joined: member.and_then(|m| m.joined_at),
+                    how_joined: member.and_then(how_joined),
+                }
             })
             .collect();
         // Chats joined but never written in.
@@ -721,6 +743,8 @@ impl DataSource for AppSource {
                 first_seen: at,
                 last_seen: m.left_at.unwrap_or(at),
                 messages: 0,
+                joined: m.joined_at,
+                how_joined: how_joined(m),
             });
         }
         let live_cluster = self

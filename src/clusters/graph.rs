@@ -343,6 +343,55 @@ impl ClusterGraph {
         self.finish(slot, before)
     }
 
+    /// A chat's member list, read by the user account with Telegram's join dates: members who
+    /// joined within `listed_join_secs` of each other (however long ago) are evidence, as are their
+    /// names, photos and ids. Returns the clusters that grew.
+    pub fn observe_member_list(
+        &mut self,
+        members: &[(Person, Timestamp)],
+        now: Timestamp,
+    ) -> Vec<ClusterUpdate> {
+        let mut listed: Vec<&(Person, Timestamp)> =
+            members.iter().filter(|(p, _)| !p.is_bot).collect();
+        listed.sort_unstable_by_key(|(p, joined)| (*joined, p.id));
+        let mut updates = Vec::new();
+        let mut slots = Vec::with_capacity(listed.len());
+        for (person, _) in &listed {
+            let slot = self.begin(person.id, now).map(|(slot, before)| {
+                self.observe_name(slot, person);
+                updates.extend(self.finish(slot, before));
+                slot
+            });
+            slots.push(slot);
+        }
+        let window = self.config.listed_join_secs;
+        let weight = self.config.weights.same_invite;
+        for (i, (_, joined)) in listed.iter().enumerate() {
+            let Some(slot) = slots[i] else { continue };
+            let before = self.members[self.find(slot) as usize].len();
+            let neighbours = listed[i + 1..]
+                .iter()
+                .zip(&slots[i + 1..])
+                .take_while(|((_, other), _)| other - joined <= window)
+                .take(self.config.fanout);
+            for ((_, other), other_slot) in neighbours {
+                let Some(other_slot) = *other_slot else {
+                    continue;
+                };
+                let gap = other - joined;
+                self.add_evidence(
+                    slot,
+                    other_slot,
+                    EvidenceKind::SameInvite,
+                    weight,
+                    &|_: &Self| format!("joined {gap} s apart (member list)"),
+                );
+            }
+            updates.extend(self.finish(slot, before));
+        }
+        updates
+    }
+
     /// Whitelist a user: their edges go and they are never linked again.
     pub fn whitelist(&mut self, user: UserId) {
         self.whitelist.insert(user);

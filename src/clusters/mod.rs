@@ -141,6 +141,9 @@ pub struct ClusterConfig {
     pub sequential_id_gap: i64,
     /// Joins through the same invite link this close together are evidence.
     pub invite_join_secs: i64,
+    /// Members a chat's member list shows joining this close together are evidence (no link is
+    /// known there, so the window is tighter).
+    pub listed_join_secs: i64,
     /// Jaro-Winkler similarity of name stems.
     pub name_similarity: f64,
     /// Domains everybody posts: no domain evidence, weak exact-link evidence.
@@ -194,6 +197,7 @@ impl Default for ClusterConfig {
             close_id_gap: 20,
             sequential_id_gap: 2000,
             invite_join_secs: 600,
+            listed_join_secs: 60,
             name_similarity: 0.9,
             common_domains: common.iter().map(|d| d.to_string()).collect(),
             min_cluster_size: 2,

@@ -336,6 +336,36 @@ fn bio_links_and_invite_joins_are_evidence() {
     assert_eq!(graph.cluster_size(30_000_000), 1);
 }
 
+#[test]
+fn member_lists_link_accounts_that_joined_together_long_ago() {
+    let mut graph = ClusterGraph::new(ClusterConfig::default());
+    let listed = vec![
+        (person(7_700_001, "Alex"), 100 * DAY + 5),
+        // 25 s later, a close id, the same name: one operator's batch.
+        (person(7_700_009, "Alex"), 100 * DAY + 30),
+        // Close id and same name but a day later: not enough alone.
+        (person(7_700_015, "Alex"), 101 * DAY),
+        // Joined in between, shares nothing else.
+        (person(1_234, "Bea"), 100 * DAY + 10),
+    ];
+    let grown = graph.observe_member_list(&listed, 400 * DAY);
+    assert_eq!(graph.cluster_size(7_700_001), 2);
+    assert_eq!(graph.cluster_size(7_700_015), 1);
+    assert_eq!(graph.cluster_size(1_234), 1);
+    assert_eq!(grown.len(), 1);
+    let edge = graph
+        .edges_of(7_700_001)
+        .into_iter()
+        .find(|e| e.a == 7_700_009 || e.b == 7_700_009)
+        .expect("the co-joined pair is linked");
+    assert!(
+        edge.evidence
+            .iter()
+            .any(|e| e.kind == EvidenceKind::SameInvite && e.detail.contains("25 s apart")),
+        "{edge:?}"
+    );
+}
+
 fn ring_graph() -> (ClusterGraph, Vec<UserId>) {
     let mut graph = ClusterGraph::new(ClusterConfig::default());
     let ring: Vec<UserId> = (0..5).map(|i| 7_000_000 + i).collect();

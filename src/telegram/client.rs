@@ -5,8 +5,8 @@ use super::api::{AccountKind, ModerationApi, OutgoingMessage, Rights, TgError};
 use super::config::TelegramConfig;
 use super::login::{LoginApi, SignInStep};
 use super::session::FileSession;
-use super::updates::{Inbound, MapContext, map_update};
-use crate::model::{ChatId, Timestamp, UserId, unix_now};
+use super::updates::{Inbound, MapContext, listed_members, map_update, person_of_raw};
+use crate::model::{ChatId, ListedMember, Person, Timestamp, UserId, unix_now};
 use anyhow::Context;
 use grammers_client::client::{ClientConfiguration, LoginToken, PasswordToken};
 use grammers_client::message::{Button, InputMessage, ReplyMarkup};
@@ -224,9 +224,21 @@ impl GrammersApi {
                 Err(err) => tracing::debug!(%title, "cannot search: {err}"),
             }
         }
+        let bio = details.about.filter(|b| !b.trim().is_empty());
+        let person = full
+            .users
+            .iter()
+            .map(person_of_raw)
+            .find(|p| p.id == user)
+            .map(|p| Person {
+                bio: bio.clone(),
+                has_photo: Some(details.profile_photo.is_some()),
+                ..p
+            });
         Ok(Investigation {
             user_id: user,
-            bio: details.about.filter(|b| !b.trim().is_empty()),
+            person,
+            bio,
             has_photo: details.profile_photo.is_some(),
             common_chats: chats.iter().filter_map(chat_title).collect(),
             elsewhere,
@@ -274,6 +286,38 @@ impl GrammersApi {
                 _ => None,
             })
             .collect())
+    }
+
+    /// A supergroup's most recent `limit` members with Telegram's join dates (pages of 200).
+    pub async fn members(&self, chat: ChatId, limit: usize) -> Result<Vec<ListedMember>, TgError> {
+        let channel = self.channel(chat).await?;
+        let mut listed = Vec::new();
+        let mut offset = 0;
+        while listed.len() < limit {
+            let page = self
+                .client
+                .invoke(&tl::functions::channels::GetParticipants {
+                    channel: channel.into(),
+                    filter: tl::enums::ChannelParticipantsFilter::ChannelParticipantsRecent,
+                    offset,
+                    limit: MEMBERS_PAGE,
+                    hash: 0,
+                })
+                .await?;
+            let tl::enums::channels::ChannelParticipants::Participants(page) = page else {
+                break;
+            };
+            if page.participants.is_empty() {
+                break;
+            }
+            offset += page.participants.len() as i32;
+            listed.extend(listed_members(&page.participants, &page.users));
+            if offset >= page.count {
+                break;
+            }
+        }
+        listed.truncate(limit);
+        Ok(listed)
     }
 
     /// The chat's creator and admins (bots among them), for authorising admin-chat commands.
@@ -360,12 +404,17 @@ impl GrammersApi {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Investigation {
     pub user_id: UserId,
+    /// The profile as the user account sees it (names, photo, bio), for the clusters.
+    pub person: Option<Person>,
     pub bio: Option<String>,
     pub has_photo: bool,
     pub common_chats: Vec<String>,
     /// "<chat>: <text>" for the user's latest messages in a few common chats.
     pub elsewhere: Vec<String>,
 }
+
+/// Telegram's page size for member lists.
+const MEMBERS_PAGE: i32 = 200;
 
 /// How many common chats the Investigator searches for the user's recent messages.
 const SEARCHED_CHATS: usize = 5;

@@ -22,6 +22,11 @@ pub struct TelegramConfig {
     pub update_state_sync_secs: u64,
     /// How often the user account polls each watched chat's admin log (0 = never).
     pub admin_log_poll_secs: u64,
+    /// How often each supergroup's member list is read for join dates (0 = never); the first
+    /// read is shortly after start.
+    pub member_list_poll_secs: u64,
+    /// Most recent members read per chat.
+    pub member_list_limit: usize,
     pub bot: AccountConfig,
     pub user: AccountConfig,
     pub captcha: CaptchaConfig,
@@ -38,6 +43,8 @@ impl Default for TelegramConfig {
             catch_up: true,
             update_state_sync_secs: 30,
             admin_log_poll_secs: 60,
+            member_list_poll_secs: 6 * 3600,
+            member_list_limit: 10_000,
             bot: AccountConfig::default(),
             user: AccountConfig::default(),
             captcha: CaptchaConfig::default(),

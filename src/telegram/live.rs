@@ -9,7 +9,7 @@ use super::gateway::TelegramGateway;
 use super::login::login_bot;
 use super::updates::{Inbound, MapContext, map_admin_log_event};
 use crate::config::Secrets;
-use crate::model::{ChatId, Event, UserId};
+use crate::model::{ChatId, Event, ListedMember, UserId};
 use anyhow::{Context, Result, bail};
 use grammers_client::tl;
 use std::collections::HashMap;
@@ -46,7 +46,12 @@ pub struct LiveConnection {
     /// Newest admin-log entry seen per chat; absent = not polled yet.
     admin_log_seen: Arc<Mutex<HashMap<ChatId, i64>>>,
     investigations: std::sync::mpsc::Receiver<(UserId, Result<Investigation, String>)>,
+    members_tx: std::sync::mpsc::Sender<MemberList>,
+    members: std::sync::mpsc::Receiver<MemberList>,
 }
+
+/// A chat's member list, or why it could not be read.
+pub type MemberList = (ChatId, Result<Vec<ListedMember>, String>);
 
 impl LiveConnection {
     /// Connects every account that can be: the bot when a token is set (signing it in the first
@@ -111,7 +116,10 @@ impl LiveConnection {
         gateway.set_admin_chat(config.admin_chat);
         let (investigations_tx, investigations) = std::sync::mpsc::channel();
         let (admins_tx, admins) = std::sync::mpsc::channel();
+        let (members_tx, members) = std::sync::mpsc::channel();
         Ok(LiveConnection {
+            members_tx,
+            members,
             admins_tx,
             admins,
             inbound_tx: tx,
@@ -164,7 +172,7 @@ impl LiveConnection {
         let Some(account) = self.accounts.iter().find(|a| a.kind == AccountKind::User) else {
             return;
         };
-        for &chat in chats.iter().filter(|&&c| c < -1_000_000_000_000) {
+        for chat in supergroups(chats) {
             let api = account.api();
             let tx = self.inbound_tx.clone();
             let seen = Arc::clone(&self.admin_log_seen);
@@ -227,6 +235,34 @@ impl LiveConnection {
         });
     }
 
+    /// Starts reading each supergroup's member list (the user account if connected, else the
+    /// bot), one chat after another; lists arrive through [`LiveConnection::try_members`].
+    pub fn list_members(&self, chats: &[ChatId], limit: usize) {
+        let Some(account) = self
+            .accounts
+            .iter()
+            .find(|a| a.kind == AccountKind::User)
+            .or(self.accounts.first())
+        else {
+            return;
+        };
+        let api = account.api();
+        let tx = self.members_tx.clone();
+        let chats: Vec<ChatId> = supergroups(chats).collect();
+        self.runtime.spawn(async move {
+            for chat in chats {
+                let listed = api.members(chat, limit).await.map_err(|e| e.to_string());
+                if tx.send((chat, listed)).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+
+    pub fn try_members(&self) -> Option<MemberList> {
+        self.members.try_recv().ok()
+    }
+
     pub fn try_admins(&self) -> Option<Vec<UserId>> {
         self.admins.try_recv().ok()
     }
@@ -251,6 +287,11 @@ impl LiveConnection {
             }
         });
     }
+}
+
+/// Supergroups only have member lists and admin logs (Bot API ids below -10^12).
+fn supergroups(chats: &[ChatId]) -> impl Iterator<Item = ChatId> + '_ {
+    chats.iter().copied().filter(|&c| c < -1_000_000_000_000)
 }
 
 /// Connects one account. `None` when it is not configured (no token; user never logged in).

@@ -3,13 +3,14 @@
 use super::api::{AccountKind, Rights};
 pub use crate::model::ButtonPress;
 use crate::model::{
-    Button, ChatId, Entity, EntityKind, Event, Forward, JoinKind, MediaKind, Message, MessageId,
-    Person, SenderChat, Timestamp, UserId,
+    Button, ChatId, Entity, EntityKind, Event, Forward, JoinKind, ListedMember, MediaKind, Message,
+    MessageId, Person, SenderChat, Timestamp, UserId,
 };
 use grammers_client::peer::Peer;
 use grammers_client::session::types::PeerId;
 use grammers_client::tl;
 use grammers_client::update::Update;
+use std::collections::HashMap;
 
 /// What one update means to Warden.
 // Events are the common case: boxing them would add an allocation per message.
@@ -77,27 +78,10 @@ fn avatar_hash(photo: &tl::enums::UserProfilePhoto) -> Option<u64> {
 
 fn person_of(peer: &Peer) -> Person {
     match peer {
-        Peer::User(user) => {
-            let (premium, has_photo, avatar_hash) = match &user.raw {
-                tl::enums::User::User(u) => (
-                    u.premium,
-                    u.photo.as_ref().map(|_| true),
-                    u.photo.as_ref().and_then(avatar_hash),
-                ),
-                tl::enums::User::Empty(_) => (false, None, None),
-            };
-            Person {
-                id: dialog_id(user.id()),
-                first_name: user.first_name().unwrap_or_default().to_string(),
-                last_name: user.last_name().map(str::to_string),
-                username: user.username().map(str::to_string),
-                is_bot: user.is_bot(),
-                is_premium: premium,
-                has_photo,
-                bio: None,
-                avatar_hash,
-            }
-        }
+        Peer::User(user) => Person {
+            id: dialog_id(user.id()),
+            ..person_of_raw(&user.raw)
+        },
         other => Person {
             id: dialog_id(other.id()),
             first_name: other.name().unwrap_or_default().to_string(),
@@ -105,6 +89,64 @@ fn person_of(peer: &Peer) -> Person {
             ..Person::default()
         },
     }
+}
+
+/// A person from Telegram's raw user (member lists and full profiles come as these).
+pub(crate) fn person_of_raw(user: &tl::enums::User) -> Person {
+    match user {
+        tl::enums::User::User(u) => Person {
+            id: u.id,
+            first_name: u.first_name.clone().unwrap_or_default(),
+            last_name: u.last_name.clone(),
+            username: u.username.clone(),
+            is_bot: u.bot,
+            is_premium: u.premium,
+            // A missing photo may be a "min" user whose photo was left out: unknown, not "none".
+            has_photo: u.photo.as_ref().map(|_| true),
+            bio: None,
+            avatar_hash: u.photo.as_ref().and_then(avatar_hash),
+        },
+        tl::enums::User::Empty(u) => bare_person(u.id),
+    }
+}
+
+/// A supergroup's member list page: who is in the chat, since when, and (where Telegram says)
+/// who added them. Members who left are not listed; restricted ones still are.
+pub fn listed_members(
+    participants: &[tl::enums::ChannelParticipant],
+    users: &[tl::enums::User],
+) -> Vec<ListedMember> {
+    use tl::enums::ChannelParticipant as P;
+    let people: HashMap<i64, &tl::enums::User> = users
+        .iter()
+        .map(|u| match u {
+            tl::enums::User::User(x) => (x.id, u),
+            tl::enums::User::Empty(x) => (x.id, u),
+        })
+        .collect();
+    participants
+        .iter()
+        .filter_map(|p| {
+            let (user_id, joined, inviter) = match p {
+                P::Participant(x) => (x.user_id, Some(x.date), None),
+                P::ParticipantSelf(x) => (x.user_id, Some(x.date), Some(x.inviter_id)),
+                P::Creator(x) => (x.user_id, None, None),
+                P::Admin(x) => (x.user_id, Some(x.date), x.inviter_id),
+                P::Banned(x) if !x.left => match &x.peer {
+                    tl::enums::Peer::User(u) => (u.user_id, Some(x.date), None),
+                    _ => return None,
+                },
+                P::Banned(_) | P::Left(_) => return None,
+            };
+            Some(ListedMember {
+                person: people
+                    .get(&user_id)
+                    .map_or_else(|| bare_person(user_id), |u| person_of_raw(u)),
+                joined_at: joined.filter(|&d| d > 0).map(Timestamp::from),
+                inviter: inviter.filter(|&i| i != 0 && i != user_id),
+            })
+        })
+        .collect()
 }
 
 /// Clamps Telegram's entities to the text (UTF-16 units): negative, empty or out-of-range ones

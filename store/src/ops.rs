@@ -68,6 +68,9 @@ pub enum WriteOp {
         at: i64,
     },
     Joined(MembershipJoin),
+    /// A chat's member list as Telegram gives it: join dates are Telegram's; how someone joined
+    /// is kept where Warden saw the join itself.
+    MembersListed(Vec<MembershipJoin>),
     Left {
         chat_id: i64,
         user_id: i64,
@@ -445,6 +448,28 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
                    left_at = NULL, join_kind = excluded.join_kind, inviter_id = excluded.inviter_id",
             )?
             .execute(params![j.chat_id, j.user_id, j.joined_at, j.join_kind, j.inviter_id])?;
+            Ok(WriteOutcome::Done)
+        }
+        WriteOp::MembersListed(members) => {
+            let mut stmt = c.prepare_cached(
+                "INSERT INTO memberships (chat_id, user_id, joined_at, left_at, join_kind, inviter_id)
+                 VALUES (?1, ?2, ?3, NULL, ?4, ?5)
+                 ON CONFLICT(chat_id, user_id) DO UPDATE SET
+                   joined_at = COALESCE(excluded.joined_at, memberships.joined_at),
+                   left_at = NULL,
+                   join_kind = CASE WHEN memberships.join_kind = 'unknown'
+                     THEN excluded.join_kind ELSE memberships.join_kind END,
+                   inviter_id = COALESCE(memberships.inviter_id, excluded.inviter_id)",
+            )?;
+            for j in members {
+                stmt.execute(params![
+                    j.chat_id,
+                    j.user_id,
+                    j.joined_at,
+                    j.join_kind,
+                    j.inviter_id
+                ])?;
+            }
             Ok(WriteOutcome::Done)
         }
         WriteOp::Left {

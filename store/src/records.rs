@@ -30,7 +30,7 @@ pub struct MembershipJoin {
     pub chat_id: i64,
     pub user_id: i64,
     pub joined_at: i64,
-    /// "direct" | "added_by" | "invite_link" | "request" | "unknown".
+    /// "direct" | "added" | "invite_link" | "request" | "unknown".
     pub join_kind: String,
     pub inviter_id: Option<i64>,
 }

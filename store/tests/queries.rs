@@ -899,3 +899,46 @@ fn flagged_window_timing_over_a_million_rows() {
         r.flagged_window(&words, None, 0, 60).unwrap().len()
     });
 }
+
+#[test]
+fn member_lists_give_join_dates_without_losing_how_warden_saw_the_join() {
+    let (_dir, store) = open_temp();
+    let w = store.writer();
+    // Warden saw 42 join through an invite link, then 42 left.
+    w.commit(WriteOp::Joined(MembershipJoin {
+        chat_id: CHAT,
+        user_id: 42,
+        joined_at: T0,
+        join_kind: "invite_link".into(),
+        inviter_id: Some(7),
+    }))
+    .unwrap();
+    w.commit(WriteOp::Left {
+        chat_id: CHAT,
+        user_id: 42,
+        at: T0 + 60,
+    })
+    .unwrap();
+    let listed = |user_id, joined_at| MembershipJoin {
+        chat_id: CHAT,
+        user_id,
+        joined_at,
+        join_kind: "unknown".into(),
+        inviter_id: None,
+    };
+    // The member list says 42 is back (rejoined later) and 43 has been there for a year.
+    w.commit(WriteOp::MembersListed(vec![
+        listed(42, T0 + 500),
+        listed(43, T0 - 365 * 86_400),
+    ]))
+    .unwrap();
+    let r = store.reader().unwrap();
+    let m42 = &r.user_history(42, None).unwrap().memberships[0];
+    assert_eq!(m42.joined_at, Some(T0 + 500));
+    assert_eq!(m42.left_at, None);
+    assert_eq!(m42.join_kind, "invite_link");
+    assert_eq!(m42.inviter_id, Some(7));
+    let m43 = &r.user_history(43, None).unwrap().memberships[0];
+    assert_eq!(m43.joined_at, Some(T0 - 365 * 86_400));
+    assert_eq!(m43.join_kind, "unknown");
+}

@@ -184,3 +184,51 @@ fn learned_memory_survives_a_restart() {
     );
     assert_eq!(p.policy.rules().stats("spam_strike").hits, spam_hits);
 }
+
+#[test]
+fn a_member_list_gives_join_dates_to_the_investigator_and_co_joins_to_the_clusters() {
+    use warden::app::live::SharedView;
+    use warden::app::source::AppSource;
+    use warden::model::ListedMember;
+    use warden_ui::DataSource;
+    let dir = tempfile::tempdir().unwrap();
+    let now = 1_700_000_000;
+    let mut p = pipeline(dir.path(), now);
+    const CHAT: i64 = -1_000_000_000_777;
+    let listed = |id: i64, name: &str, joined_at: i64, inviter: Option<i64>| ListedMember {
+        person: Person {
+            id,
+            first_name: name.into(),
+            ..Person::default()
+        },
+        joined_at: Some(joined_at),
+        inviter,
+    };
+    let year_ago = now - 365 * 86_400;
+    let grown = p.members_listed(
+        CHAT,
+        &[
+            listed(42, "Jane", year_ago, Some(7)),
+            // A batch of two, 20 s apart, with close ids and the same name, 90 days ago.
+            listed(7_700_001, "Alex", now - 90 * 86_400, None),
+            listed(7_700_004, "Alex", now - 90 * 86_400 + 20, None),
+        ],
+    );
+    assert_eq!(grown, 1);
+    p.store().writer().flush().unwrap();
+    let clusters = p.store().reader().unwrap().clusters(None, 10).unwrap();
+    assert_eq!(clusters.len(), 1, "{clusters:#?}");
+    let mut members = clusters[0].members.clone();
+    members.sort_unstable();
+    assert_eq!(members, vec![7_700_001, 7_700_004]);
+
+    let source = AppSource::new(
+        p.store().reader().unwrap(),
+        SharedView::default(),
+        &warden::policy::PolicyConfig::default(),
+    );
+    let jane = source.user(42).expect("a listed member has a profile");
+    assert_eq!(jane.chats.len(), 1);
+    assert_eq!(jane.chats[0].joined, Some(year_ago));
+    assert_eq!(jane.chats[0].how_joined.as_deref(), Some("added, by 7"));
+}

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use warden::model::{EntityKind, Event, JoinKind, MediaKind};
 use warden::telegram::api::{AccountKind, Rights};
 use warden::telegram::session::FileSession;
-use warden::telegram::updates::{Inbound, MapContext, entity_text, map_update};
+use warden::telegram::updates::{Inbound, MapContext, entity_text, listed_members, map_update};
 
 const CHANNEL: i64 = 1_234_567;
 /// Bot-API id of the channel: -(10^12 + id).
@@ -612,4 +612,65 @@ async fn service_messages_give_joins_for_the_user_account_and_basic_groups() {
     // The bot learns supergroup joins from participant updates instead: no duplicate here.
     let bot_view = events(&updates[2..], AccountKind::Bot);
     assert!(bot_view.is_empty(), "{bot_view:?}");
+}
+
+#[test]
+fn member_list_pages_give_join_dates_inviters_and_skip_leavers() {
+    let creator: tl::enums::ChannelParticipant = tl::types::ChannelParticipantCreator {
+        user_id: MOD,
+        admin_rights: tl::types::ChatAdminRights::from_bytes(&0u32.to_bytes())
+            .unwrap()
+            .into(),
+        rank: None,
+    }
+    .into();
+    let added_by_alice: tl::enums::ChannelParticipant = tl::types::ChannelParticipantSelf {
+        via_request: false,
+        user_id: WARDEN_BOT,
+        inviter_id: ALICE,
+        date: DATE - 50,
+        subscription_until_date: None,
+        rank: None,
+    }
+    .into();
+    let gone: tl::enums::ChannelParticipant = tl::types::ChannelParticipantBanned {
+        left: true,
+        peer: peer_user(2002),
+        kicked_by: MOD,
+        date: DATE,
+        banned_rights: rights(true, 0),
+        rank: None,
+    }
+    .into();
+    let listed = listed_members(
+        &[
+            member(ALICE),
+            creator,
+            added_by_alice,
+            banned(BOB, MOD, false, 0),
+            gone,
+            // Telegram sent no user object for this one: still listed, by id.
+            member(3003),
+        ],
+        &[user(ALICE, "Alice"), user(BOB, "Bob"), user(MOD, "Mod")],
+    );
+    let rows: Vec<(i64, Option<i64>, Option<i64>)> = listed
+        .iter()
+        .map(|m| (m.person.id, m.joined_at, m.inviter))
+        .collect();
+    let date = Some(i64::from(DATE));
+    assert_eq!(
+        rows,
+        vec![
+            (ALICE, date, None),
+            (MOD, None, None),
+            (WARDEN_BOT, Some(i64::from(DATE - 50)), Some(ALICE)),
+            // Restricted but still in the chat.
+            (BOB, date, None),
+            (3003, date, None),
+        ]
+    );
+    assert_eq!(listed[0].person.first_name, "Alice");
+    assert!(listed[0].person.avatar_hash.is_some(), "photo preview kept");
+    assert_eq!(listed[3].person.username.as_deref(), Some("bob"));
 }

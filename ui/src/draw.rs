@@ -1048,6 +1048,17 @@ impl Console {
                     t.muted(),
                 ),
             ]));
+            if let Some(at) = chat.joined {
+                let how = chat
+                    .how_joined
+                    .as_deref()
+                    .map(|how| format!(", {how}"))
+                    .unwrap_or_default();
+                left.push(Line::styled(
+                    format!("   joined {} ago{how}", age(now, at)),
+                    t.muted(),
+                ));
+            }
         }
         left.push(Line::raw(""));
         left.push(heading("User account"));

@@ -198,6 +198,10 @@ pub struct ChatSeen {
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
     pub messages: u64,
+    /// When they joined, as Telegram or Warden saw it.
+    pub joined: Option<Timestamp>,
+    /// "added by 123", "invite link", … when known.
+    pub how_joined: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

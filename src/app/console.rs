@@ -51,6 +51,15 @@ impl Default for ConsoleOptions {
     }
 }
 
+/// Why the console ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsoleExit {
+    /// The moderator quit (or a signal asked to).
+    Quit,
+    /// An account was logged in from the console: open the connection again to bring it in.
+    Reconnect,
+}
+
 /// What the terminal owner must do after an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
@@ -135,6 +144,11 @@ impl ConsoleLoop {
                 true,
             );
         }
+    }
+
+    /// The runtime asks for a reconnect (a login from the console succeeded).
+    pub fn reconnect_requested(&self) -> bool {
+        self.source.live().lock().reconnect
     }
 
     /// Notices, data changes and the tick. Cheap when nothing happened.
@@ -223,7 +237,7 @@ pub fn run_console(
     to_runtime: Sender<ToRuntime>,
     notices: Receiver<Notice>,
     options: ConsoleOptions,
-) -> Result<()> {
+) -> Result<ConsoleExit> {
     // Everything that can fail with a message is done before the terminal is taken.
     let console = build_console(&options)?;
     let reader = Reader::open(store_path)
@@ -243,10 +257,13 @@ pub fn run_console(
     result
 }
 
-fn drive(app: &mut ConsoleLoop, guard: &mut TerminalGuard) -> Result<()> {
+fn drive(app: &mut ConsoleLoop, guard: &mut TerminalGuard) -> Result<ConsoleExit> {
     loop {
         if signals::received() {
-            return Ok(());
+            return Ok(ConsoleExit::Quit);
+        }
+        if app.reconnect_requested() {
+            return Ok(ConsoleExit::Reconnect);
         }
         let timeout = app.poll_timeout(Instant::now());
         let mut effects = Vec::new();
@@ -260,7 +277,7 @@ fn drive(app: &mut ConsoleLoop, guard: &mut TerminalGuard) -> Result<()> {
         }
         for effect in effects {
             match effect {
-                Effect::Quit => return Ok(()),
+                Effect::Quit => return Ok(ConsoleExit::Quit),
                 Effect::Suspend => {
                     guard.suspend()?;
                     // Taking the terminal back turns mouse capture on again.

@@ -31,6 +31,8 @@ pub struct LiveView {
     pub user_account: bool,
     /// What the user account found about users the Investigator opened.
     pub userbot: HashMap<UserId, UserbotView>,
+    /// An account was just logged in from the console: the console reconnects to bring it in.
+    pub reconnect: bool,
 }
 
 /// Shared handle to the published view.

@@ -190,6 +190,7 @@ fn run_live(
         if last_publish.elapsed() >= PUBLISH_EVERY {
             last_publish = Instant::now();
             publisher.prompt = login.prompt();
+            publisher.reconnect = login.logged_in();
             view.publish(publisher.build(&pipeline, now)?);
         }
         if handled == 0 {

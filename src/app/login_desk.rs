@@ -8,7 +8,7 @@ use crate::telegram::config::TelegramConfig;
 use crate::telegram::login::LoginPrompter;
 use anyhow::{Context, Result, anyhow};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use warden_ui as ui;
@@ -27,6 +27,8 @@ pub struct LoginDesk {
     prompt: Arc<Mutex<Option<ui::Prompt>>>,
     answers: Option<Sender<(u64, Option<String>)>>,
     running: Option<std::thread::JoinHandle<()>>,
+    /// A login succeeded: the console reconnects to bring the account in.
+    logged_in: Arc<AtomicBool>,
     /// Prompt ids never repeat, not even across logins: the console skips ids it has shown.
     next_id: Arc<AtomicU64>,
 }
@@ -42,6 +44,11 @@ impl LoginDesk {
     /// The question the console should show now.
     pub fn prompt(&self) -> Option<ui::Prompt> {
         self.prompt.lock().ok().and_then(|p| p.clone())
+    }
+
+    /// Whether a login has succeeded (the console then reconnects).
+    pub fn logged_in(&self) -> bool {
+        self.logged_in.load(Ordering::SeqCst)
     }
 
     /// Starts a login; its outcome arrives later as a notice.
@@ -66,18 +73,18 @@ impl LoginDesk {
             notices: notices.clone(),
             next_id: Arc::clone(&self.next_id),
         };
+        let logged_in = Arc::clone(&self.logged_in);
         let thread = std::thread::Builder::new()
             .name("warden-login".into())
             .spawn(move || {
                 let outcome = run_login(account, &setup, &mut prompter);
                 prompter.clear();
+                if outcome.is_ok() {
+                    logged_in.store(true, Ordering::SeqCst);
+                }
                 let notice = Notice::from_result(
                     outcome
-                        .map(|()| {
-                            format!(
-                                "the {account} account is logged in; restart Warden to connect it"
-                            )
-                        })
+                        .map(|()| format!("the {account} account is logged in; connecting it…"))
                         .context("login failed"),
                 );
                 let _ = notices.send(notice);

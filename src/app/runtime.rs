@@ -172,6 +172,7 @@ fn run_demo(
         if last_publish.elapsed() >= PUBLISH_EVERY {
             last_publish = Instant::now();
             publisher.prompt = login.prompt();
+            publisher.reconnect = login.logged_in();
             view.publish(publisher.build(&pipeline, sim_now)?);
         }
         // Paused or out of events: nothing to do until a command or the next second.
@@ -193,6 +194,8 @@ pub struct Publisher {
     pub user_account: bool,
     /// A login step waiting for the moderator.
     pub prompt: Option<ui::Prompt>,
+    /// A login succeeded: the console should reconnect.
+    pub reconnect: bool,
     /// The Investigator's user-account findings, by user.
     pub userbot: HashMap<ui::UserId, ui::UserbotView>,
     messages_per_sec: VecDeque<u64>,
@@ -240,6 +243,7 @@ impl Publisher {
             accounts: Vec::new(),
             user_account: false,
             prompt: None,
+            reconnect: false,
             userbot: HashMap::new(),
             messages_per_sec: VecDeque::from(vec![0; RATE_SECONDS]),
             flagged_per_sec: VecDeque::from(vec![0; RATE_SECONDS]),
@@ -391,6 +395,7 @@ impl Publisher {
             newest_flagged,
             user_account: self.user_account,
             userbot: self.userbot.clone(),
+            reconnect: self.reconnect,
         })
     }
 

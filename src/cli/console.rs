@@ -1,15 +1,16 @@
 //! Opening the console: `warden` (live with a Telegram account, else the demo), `warden demo`,
 //! and `warden daemon` (the live runtime without a terminal).
 
-use crate::app::console::{ConsoleOptions, run_console};
+use crate::app::console::{ConsoleExit, ConsoleOptions, run_console};
 use crate::app::live::ToRuntime;
 use crate::app::live_runtime::spawn_live;
 use crate::app::login_desk::LoginSetup;
 use crate::app::runtime::{DemoOptions, RuntimeHandle, spawn_demo};
 use crate::cli::Env;
-use crate::config::Config;
+use crate::config::{Config, Secrets};
 use crate::logging::{self, LogFormat};
 use crate::sim::{FaultConfig, Scenario, Speed};
+use crate::telegram::api::AccountKind;
 use crate::telegram::live::LiveConnection;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
@@ -44,21 +45,56 @@ impl Default for DemoArgs {
     }
 }
 
-/// `warden` with no subcommand: the live console when a Telegram account is configured, else the
-/// demo.
+/// `warden` with no subcommand: the live console when a Telegram account can connect, else the
+/// demo (where `:login` sets one up).
 pub fn open(env: &Env, dry_run: bool) -> Result<ExitCode> {
-    let secrets = env.secrets()?;
-    if secrets.is_empty() {
-        return demo(
-            env,
-            DemoArgs {
-                dry_run,
-                ..DemoArgs::default()
-            },
-        );
-    }
     env.paths.ensure_dirs()?;
     let _log = logging::init(&env.paths.log_dir, LogFormat::Text)?;
+    let demo = DemoArgs {
+        dry_run,
+        ..DemoArgs::default()
+    };
+    run_until_quit(env, dry_run, || {
+        if account_ready(&env.secrets()?, &env.paths.sessions_dir) {
+            live_console(env, dry_run)
+        } else {
+            demo_console(env, &demo)
+        }
+    })
+}
+
+/// `warden demo`: the simulated community in its own database, never mixed with a real one.
+pub fn demo(env: &Env, args: DemoArgs) -> Result<ExitCode> {
+    env.paths.ensure_dirs()?;
+    let _log = logging::init(&env.paths.log_dir, LogFormat::Text)?;
+    let dry_run = args.dry_run;
+    run_until_quit(env, dry_run, || demo_console(env, &args))
+}
+
+/// Runs `first`, then the live console again each time a login from the console asks to
+/// reconnect, until the moderator quits.
+fn run_until_quit(
+    env: &Env,
+    dry_run: bool,
+    first: impl FnOnce() -> Result<ConsoleExit>,
+) -> Result<ExitCode> {
+    let mut exit = first()?;
+    while exit == ConsoleExit::Reconnect {
+        tracing::info!("reconnecting after a console login");
+        exit = live_console(env, dry_run)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An account can connect: a bot token, or a user account that has logged in. (With only the
+/// api_id and api_hash the demo opens, and `:login user` sets the account up.)
+fn account_ready(secrets: &Secrets, sessions_dir: &Path) -> bool {
+    let user_session = sessions_dir.join(AccountKind::User.session_file()).exists();
+    secrets.has_bot() || (secrets.has_user() && user_session)
+}
+
+fn live_console(env: &Env, dry_run: bool) -> Result<ConsoleExit> {
+    let secrets = env.secrets()?;
     let config = live_config(env, dry_run);
     let store = Store::open(&env.paths.db_file)?;
     eprintln!("Connecting to Telegram…");
@@ -72,10 +108,7 @@ pub fn open(env: &Env, dry_run: bool) -> Result<ExitCode> {
     console_over(env, &env.paths.db_file, &config, runtime)
 }
 
-/// `warden demo`: the simulated community in its own database, never mixed with a real one.
-pub fn demo(env: &Env, args: DemoArgs) -> Result<ExitCode> {
-    env.paths.ensure_dirs()?;
-    let _log = logging::init(&env.paths.log_dir, LogFormat::Text)?;
+fn demo_console(env: &Env, args: &DemoArgs) -> Result<ConsoleExit> {
     let scenario = Scenario::load(&args.scenario).map_err(|e| anyhow!("{e}"))?;
     let speed: Speed = args.speed.parse().map_err(|e: String| anyhow!(e))?;
     let db = &env.paths.demo_db_file;
@@ -118,8 +151,14 @@ fn live_config(env: &Env, dry_run: bool) -> Config {
     config
 }
 
-/// Runs the console until the moderator quits, then stops the runtime.
-fn console_over(env: &Env, db: &Path, config: &Config, runtime: RuntimeHandle) -> Result<ExitCode> {
+/// Runs the console until the moderator quits (or a login asks to reconnect), then stops the
+/// runtime.
+fn console_over(
+    env: &Env,
+    db: &Path,
+    config: &Config,
+    runtime: RuntimeHandle,
+) -> Result<ConsoleExit> {
     let options = ConsoleOptions {
         keymap_file: Some(env.paths.keymap_file.clone()).filter(|f| f.exists()),
         policy: config.policy.clone(),
@@ -137,9 +176,9 @@ fn console_over(env: &Env, db: &Path, config: &Config, runtime: RuntimeHandle) -
         .thread
         .join()
         .map_err(|_| anyhow!("the runtime thread panicked (see the log)"))?;
-    console?;
+    let exit = console?;
     finished?;
-    Ok(ExitCode::SUCCESS)
+    Ok(exit)
 }
 
 #[derive(Debug, Clone, Args)]
@@ -211,4 +250,29 @@ fn wait_for_stop(runtime: &RuntimeHandle) -> Result<&'static str> {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_live_console_opens_only_when_an_account_can_connect() {
+        let dir = tempfile::tempdir().unwrap();
+        let api = Secrets {
+            api_id: Some(12345),
+            api_hash: Some("hash".into()),
+            ..Secrets::default()
+        };
+        assert!(!account_ready(&Secrets::default(), dir.path()));
+        // api_id and api_hash alone: the demo, where `:login user` sets the account up.
+        assert!(!account_ready(&api, dir.path()));
+        std::fs::write(dir.path().join(AccountKind::User.session_file()), b"").unwrap();
+        assert!(account_ready(&api, dir.path()), "after a login");
+        let bot = Secrets {
+            bot_token: Some("1:abc".into()),
+            ..Secrets::default()
+        };
+        assert!(account_ready(&bot, tempfile::tempdir().unwrap().path()));
+    }
 }

@@ -107,7 +107,11 @@ pub struct SimGateway {
 impl SimGateway {
     /// Every action the simulated Telegram accepted, in order (each idempotency key once).
     pub fn applied(&self) -> Vec<AppliedAction> {
-        self.world.lock().expect("sim world lock").applied.clone()
+        self.world().applied.clone()
+    }
+
+    fn world(&self) -> std::sync::MutexGuard<'_, World> {
+        self.world.lock().expect("sim world lock")
     }
 
     pub fn fault_stats(&self) -> FaultStats {
@@ -118,11 +122,7 @@ impl SimGateway {
 impl Gateway for SimGateway {
     fn execute(&mut self, action: &Action, now: Timestamp) -> Result<(), GatewayError> {
         self.faults.check(now)?;
-        let result = self
-            .world
-            .lock()
-            .expect("sim world lock")
-            .apply(action, now);
+        let result = self.world().apply(action, now);
         match &result {
             Ok(()) => self.faults.stats.ok += 1,
             Err(_) => self.faults.stats.permanent += 1,
@@ -140,10 +140,7 @@ impl Poster for SimGateway {
         now: Timestamp,
     ) -> Result<MessageId, GatewayError> {
         self.faults.check(now)?;
-        self.world
-            .lock()
-            .expect("sim world lock")
-            .post_as_warden(chat, &message, now)
+        self.world().post_as_warden(chat, &message, now)
     }
 
     fn unpost(
@@ -153,9 +150,6 @@ impl Poster for SimGateway {
         now: Timestamp,
     ) -> Result<(), GatewayError> {
         self.faults.check(now)?;
-        self.world
-            .lock()
-            .expect("sim world lock")
-            .unpost_as_warden(chat, message)
+        self.world().unpost_as_warden(chat, message)
     }
 }

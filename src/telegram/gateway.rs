@@ -426,16 +426,25 @@ impl<A: ModerationApi + Clone> Poster for TelegramGateway<A> {
         message: MessageId,
         now: Timestamp,
     ) -> Result<(), GatewayError> {
+        self.delete_one(chat, message, "delete Warden's message", now)
+    }
+}
+
+impl<A: ModerationApi + Clone> TelegramGateway<A> {
+    /// 0 deleted = already gone: the goal is reached.
+    fn delete_one(
+        &mut self,
+        chat: ChatId,
+        message: MessageId,
+        what: &str,
+        now: Timestamp,
+    ) -> Result<(), GatewayError> {
         let id = i32::try_from(message).map_err(|_| {
             GatewayError::Permanent(format!("message id {message} is out of range"))
         })?;
-        self.run(
-            now,
-            false,
-            "delete Warden's message",
-            chat,
-            move |api: A| async move { api.delete_messages(chat, vec![id]).await },
-        )
+        self.run(now, false, what, chat, move |api: A| async move {
+            api.delete_messages(chat, vec![id]).await
+        })
         .map(|_| ())
     }
 }
@@ -450,18 +459,7 @@ impl<A: ModerationApi + Clone> Gateway for TelegramGateway<A> {
         let result = match kind {
             ActionKind::Delete | ActionKind::DeleteSilently => {
                 let id = require(action.message_id, "message id", kind)?;
-                let id = i32::try_from(id).map_err(|_| {
-                    GatewayError::Permanent(format!("message id {id} is out of range"))
-                })?;
-                // 0 deleted = already gone: the goal is reached.
-                self.run(
-                    now,
-                    false,
-                    "delete the message",
-                    chat,
-                    move |api: A| async move { api.delete_messages(chat, vec![id]).await },
-                )
-                .map(|_| ())
+                self.delete_one(chat, id, "delete the message", now)
             }
             ActionKind::Purge => {
                 let user = require(action.user_id, "user", kind)?;

@@ -17,14 +17,8 @@ fn seed(store: &Store) {
         .unwrap();
     w.commit(WriteOp::UpsertUser(user(7, "Alice", Some("alice"))))
         .unwrap();
-    w.commit(WriteOp::Joined(MembershipJoin {
-        chat_id: CHAT,
-        user_id: 42,
-        joined_at: T0,
-        join_kind: "invite_link".into(),
-        inviter_id: Some(7),
-    }))
-    .unwrap();
+    w.commit(WriteOp::Joined(membership(42, T0, "invite_link", Some(7))))
+        .unwrap();
     for i in 0..5 {
         w.submit(WriteOp::RecordMessage(message(
             CHAT,

@@ -905,27 +905,15 @@ fn member_lists_give_join_dates_without_losing_how_warden_saw_the_join() {
     let (_dir, store) = open_temp();
     let w = store.writer();
     // Warden saw 42 join through an invite link, then 42 left.
-    w.commit(WriteOp::Joined(MembershipJoin {
-        chat_id: CHAT,
-        user_id: 42,
-        joined_at: T0,
-        join_kind: "invite_link".into(),
-        inviter_id: Some(7),
-    }))
-    .unwrap();
+    w.commit(WriteOp::Joined(membership(42, T0, "invite_link", Some(7))))
+        .unwrap();
     w.commit(WriteOp::Left {
         chat_id: CHAT,
         user_id: 42,
         at: T0 + 60,
     })
     .unwrap();
-    let listed = |user_id, joined_at| MembershipJoin {
-        chat_id: CHAT,
-        user_id,
-        joined_at,
-        join_kind: "unknown".into(),
-        inviter_id: None,
-    };
+    let listed = |user_id, joined_at| membership(user_id, joined_at, "unknown", None);
     // The member list says 42 is back (rejoined later) and 43 has been there for a year.
     w.commit(WriteOp::MembersListed(vec![
         listed(42, T0 + 500),

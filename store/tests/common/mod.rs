@@ -87,3 +87,18 @@ pub fn label(user_id: Option<i64>, text: &str, kind: &str) -> NewLabel {
         ts: T0,
     }
 }
+
+pub fn membership(
+    user_id: i64,
+    joined_at: i64,
+    kind: &str,
+    inviter_id: Option<i64>,
+) -> MembershipJoin {
+    MembershipJoin {
+        chat_id: CHAT,
+        user_id,
+        joined_at,
+        join_kind: kind.into(),
+        inviter_id,
+    }
+}

@@ -529,20 +529,8 @@ fn split_author(author: Option<&str>, user_id: i64) -> (String, Option<String>) 
     }
 }
 
-/// How someone joined, in a moderator's words (nothing when unknown).
 fn how_joined(m: &warden_store::MembershipRecord) -> Option<String> {
-    let who = |prefix: &str| {
-        m.inviter_id
-            .map(|id| format!(", {prefix} {id}"))
-            .unwrap_or_default()
-    };
-    match m.join_kind.as_str() {
-        "added" => Some(format!("added{}", who("by"))),
-        "invite_link" => Some(format!("via invite link{}", who("of"))),
-        "request" => Some(format!("by request{}", who("approved by"))),
-        "direct" => Some("by themselves".into()),
-        _ => None,
-    }
+    warden_store::describe_join(&m.join_kind, m.inviter_id)
 }
 
 fn user_display(profile: Option<&UserRecord>, user_id: i64) -> (String, Option<String>) {

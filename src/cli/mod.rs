@@ -66,6 +66,20 @@ pub enum Command {
         #[arg(long, value_name = "TEXT")]
         note: Option<String>,
     },
+    /// Who joined a chat, newest first: when, how (added by, invite link, request) and who left.
+    /// Join dates come from live joins and the member lists the Telegram account reads.
+    Members {
+        /// Chat id (e.g. -1001234567890) or part of its title.
+        #[arg(allow_hyphen_values = true)]
+        chat: String,
+        /// Only members who joined within this long (e.g. 1h, 7d).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove a user's personal data (names, texts, memberships); the audit chain stays valid.
     Forget {
         id: i64,
@@ -150,6 +164,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let edit = records::UserEdit { tag, untag, note };
             records::user(&env, id, chat, json, &edit)
         }
+        Some(Command::Members {
+            chat,
+            since,
+            limit,
+            json,
+        }) => records::members(&env, &chat, since.as_deref(), limit, json),
         Some(Command::Forget { id, yes }) => records::forget(&env, id, yes),
         Some(Command::Audit(cmd)) => records::audit(&env, cmd),
         Some(Command::Db(cmd)) => records::db(&env, cmd),

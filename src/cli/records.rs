@@ -182,6 +182,96 @@ impl Env {
     }
 }
 
+/// `warden members CHAT`: who joined a chat (newest first) with how, from live joins and the
+/// member lists the user account reads.
+pub fn members(
+    env: &Env,
+    chat: &str,
+    since: Option<&str>,
+    limit: usize,
+    json: bool,
+) -> Result<ExitCode> {
+    let store = env.open_existing_store()?;
+    let reader = store.reader()?;
+    let chat = resolve_chat(&reader.chats()?, chat)?;
+    let since = since
+        .map(|text| {
+            crate::policy::duration::parse_duration(text)
+                .map(|secs| unix_now() - secs as i64)
+                .map_err(|err| anyhow::anyhow!("--since {text:?}: {err}"))
+        })
+        .transpose()?;
+    let members = reader.chat_members(chat.id, since, limit)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&members)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} ({}): {} member(s){}, newest join first",
+        chat.title,
+        chat.id,
+        members.len(),
+        since
+            .map(|s| format!(" joined since {}", format_time(s)))
+            .unwrap_or_default()
+    );
+    for m in &members {
+        let name = [m.first_name.as_deref(), m.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let username = m
+            .username
+            .as_deref()
+            .map(|u| format!(" @{u}"))
+            .unwrap_or_default();
+        let joined = m
+            .joined_at
+            .map_or_else(|| "     (unknown)    ".into(), format_time);
+        let how = warden_store::describe_join(&m.join_kind, m.inviter_id)
+            .map(|how| format!("  {how}"))
+            .unwrap_or_default();
+        let left = m
+            .left_at
+            .map(|at| format!("  left {}", format_time(at)))
+            .unwrap_or_default();
+        println!("  {joined}  {} {name}{username}{how}{left}", m.user_id);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A chat by id, or by a piece of its title that matches exactly one chat.
+fn resolve_chat(
+    chats: &[warden_store::ChatRecord],
+    text: &str,
+) -> Result<warden_store::ChatRecord> {
+    if let Ok(id) = text.trim().parse::<i64>()
+        && let Some(chat) = chats.iter().find(|c| c.id == id)
+    {
+        return Ok(chat.clone());
+    }
+    let needle = text.trim().to_lowercase();
+    let found: Vec<&warden_store::ChatRecord> = chats
+        .iter()
+        .filter(|c| c.title.to_lowercase().contains(&needle))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => {
+            bail!("no chat matches {text:?} (`warden members` takes a chat id or part of a title)")
+        }
+        many => bail!(
+            "{text:?} matches {} chats: {}",
+            many.len(),
+            many.iter()
+                .map(|c| format!("{} ({})", c.title, c.id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// Formats a unix time as `YYYY-MM-DD HH:MM` UTC.
 pub fn format_time(ts: i64) -> String {
     let days = ts.div_euclid(86_400);

@@ -1158,6 +1158,40 @@ impl Reader {
         Ok(items)
     }
 
+    /// A chat's members who joined at or after `since`, newest first (those who left included,
+    /// with when).
+    pub fn chat_members(
+        &self,
+        chat_id: i64,
+        since: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<ChatMemberRecord>, StoreError> {
+        self.list(
+            "SELECT m.user_id, u.first_name, u.last_name, u.username, m.joined_at, m.left_at,
+                    m.join_kind, m.inviter_id
+             FROM memberships m LEFT JOIN users u ON u.id = m.user_id
+             WHERE m.chat_id = ?1 AND (?2 IS NULL OR m.joined_at >= ?2)
+             ORDER BY m.joined_at DESC, m.user_id LIMIT ?3",
+            &[
+                SqlValue::Integer(chat_id),
+                since.map_or(SqlValue::Null, SqlValue::Integer),
+                SqlValue::Integer(limit.clamp(1, MAX_PAGE) as i64),
+            ],
+            |r| {
+                Ok(ChatMemberRecord {
+                    user_id: r.get(0)?,
+                    first_name: r.get(1)?,
+                    last_name: r.get(2)?,
+                    username: r.get(3)?,
+                    joined_at: r.get(4)?,
+                    left_at: r.get(5)?,
+                    join_kind: r.get(6)?,
+                    inviter_id: r.get(7)?,
+                })
+            },
+        )
+    }
+
     /// Per chat: when a user first and last wrote, and how many messages are stored.
     pub fn user_chat_activity(&self, user_id: i64) -> Result<Vec<ChatActivity>, StoreError> {
         self.list(

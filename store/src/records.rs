@@ -223,6 +223,36 @@ pub struct MembershipRecord {
     pub inviter_id: Option<i64>,
 }
 
+/// How someone joined, in a moderator's words, from a stored `join_kind` and inviter (nothing
+/// when unknown).
+pub fn describe_join(join_kind: &str, inviter: Option<i64>) -> Option<String> {
+    let who = |prefix: &str| {
+        inviter
+            .map(|id| format!(", {prefix} {id}"))
+            .unwrap_or_default()
+    };
+    match join_kind {
+        "added" => Some(format!("added{}", who("by"))),
+        "invite_link" => Some(format!("via invite link{}", who("of"))),
+        "request" => Some(format!("by request{}", who("approved by"))),
+        "direct" => Some("by themselves".into()),
+        _ => None,
+    }
+}
+
+/// One member of a chat with their names, newest join first (`warden members`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChatMemberRecord {
+    pub user_id: i64,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub joined_at: Option<i64>,
+    pub left_at: Option<i64>,
+    pub join_kind: String,
+    pub inviter_id: Option<i64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HitRecord {
     pub name: String,

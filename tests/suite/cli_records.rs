@@ -247,3 +247,52 @@ fn paths_lists_overrides() {
     );
     assert!(shown.contains("demo database"), "{shown}");
 }
+
+#[test]
+fn members_lists_who_joined_newest_first_with_how() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let store = seeded_store(&db);
+    let now = warden::model::unix_now();
+    store
+        .writer()
+        .commit(WriteOp::MembersListed(vec![
+            MembershipJoin {
+                chat_id: -100,
+                user_id: 43,
+                joined_at: now - 600,
+                join_kind: "unknown".into(),
+                inviter_id: None,
+            },
+            MembershipJoin {
+                chat_id: -100,
+                user_id: 44,
+                joined_at: now - 300,
+                join_kind: "added".into(),
+                inviter_id: Some(42),
+            },
+        ]))
+        .unwrap();
+    drop(store);
+    let out = warden(&db, &["members", "learners"]);
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("Rust Learners (-100): 3 member(s)"), "{shown}");
+    let lines: Vec<&str> = shown.lines().skip(1).collect();
+    assert!(lines[0].contains(" 44 ") && lines[0].contains("added, by 42"), "{shown}");
+    assert!(lines[1].contains(" 43 "), "{shown}");
+    assert!(
+        lines[2].contains("Mallory @mal") && lines[2].contains("via invite link, of 7"),
+        "{shown}"
+    );
+    // --since keeps the recent joins only.
+    let recent = text(&warden(&db, &["members", "-100", "--since", "1h"]));
+    assert!(recent.contains("2 member(s) joined since"), "{recent}");
+    assert!(!recent.contains("Mallory"), "{recent}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&warden(&db, &["members", "-100", "--json"]).stdout).unwrap();
+    assert_eq!(json[0]["user_id"], 44);
+    let unknown = warden(&db, &["members", "nope"]);
+    assert!(!unknown.status.success());
+    assert!(text(&unknown).contains("no chat matches \"nope\""), "{}", text(&unknown));
+}

@@ -2,7 +2,7 @@
 //! or a test fake). Policy decides actions; the executor takes them from the store's outbox and hands
 //! them to a [`Gateway`].
 
-use crate::model::{ChatId, MessageId, OutgoingMessage, Timestamp, UserId};
+use crate::model::{ButtonPress, ChatId, MessageId, OutgoingMessage, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
 /// What can be done. Durations are seconds; `None` for a ban means permanent.
@@ -169,8 +169,8 @@ pub trait Gateway: Send {
     fn execute(&mut self, action: &Action, now: Timestamp) -> Result<(), GatewayError>;
 }
 
-/// Warden's own short-lived messages (captcha challenges): posted and deleted at once, not
-/// through the outbox — a lost one is asked again, not owed.
+/// Warden's own short-lived messages (captcha challenges) and answers to its buttons: done at
+/// once, not through the outbox — a lost one is asked again, not owed.
 pub trait Poster {
     fn post(
         &mut self,
@@ -183,6 +183,14 @@ pub trait Poster {
         &mut self,
         chat: ChatId,
         message: MessageId,
+        now: Timestamp,
+    ) -> Result<(), GatewayError>;
+
+    /// A short note to whoever pressed one of Warden's buttons (empty: just acknowledge it).
+    fn answer(
+        &mut self,
+        press: &ButtonPress,
+        text: &str,
         now: Timestamp,
     ) -> Result<(), GatewayError>;
 }

@@ -281,6 +281,8 @@ pub struct ButtonPress {
     pub user_id: UserId,
     pub data: String,
     pub date: Timestamp,
+    /// Telegram's id for answering the press (stops the button's spinner); 0 when none.
+    pub query_id: i64,
 }
 
 /// A message Warden posts (admin chat reports, captcha challenges, warnings).

@@ -84,6 +84,19 @@ impl CaptchaGate {
         let step = self
             .book
             .on_press(press.chat_id, press.user_id, &press.data, press.date);
+        let note = match &step {
+            CaptchaStep::Pass { .. } => "Welcome! You can write now.",
+            CaptchaStep::Remove { why, .. } => why,
+            _ if captcha::parse_button(&press.data)
+                .is_some_and(|(for_user, _)| for_user != press.user_id) =>
+            {
+                "This button is for the newcomer it greets."
+            }
+            _ => "",
+        };
+        if let Err(err) = poster.answer(press, note, press.date) {
+            tracing::debug!("cannot answer the captcha button: {err}");
+        }
         self.carry_out(pipeline, poster, step)
     }
 
@@ -157,5 +170,150 @@ impl CaptchaGate {
             tracing::warn!(chat_id = chat, "cannot delete the captcha: {err}");
         }
         commands::act(pipeline, &[chat], user, kind, reason, &Actor::System)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::GatewayError;
+    use crate::config::Config;
+    use crate::model::{JoinKind, MessageId, Person, UserId};
+    use warden_store::Store;
+
+    const CHAT: ChatId = -1_000_000_000_042;
+    const NOW: Timestamp = 1_700_000_000;
+
+    /// Records what Warden posted, deleted and answered.
+    #[derive(Default)]
+    struct Recorder {
+        posted: Vec<OutgoingMessage>,
+        deleted: Vec<MessageId>,
+        answers: Vec<(UserId, String)>,
+    }
+
+    impl Poster for Recorder {
+        fn post(
+            &mut self,
+            _: ChatId,
+            message: OutgoingMessage,
+            _: Timestamp,
+        ) -> Result<MessageId, GatewayError> {
+            self.posted.push(message);
+            Ok(500 + self.posted.len() as MessageId)
+        }
+        fn unpost(&mut self, _: ChatId, id: MessageId, _: Timestamp) -> Result<(), GatewayError> {
+            self.deleted.push(id);
+            Ok(())
+        }
+        fn answer(
+            &mut self,
+            press: &ButtonPress,
+            text: &str,
+            _: Timestamp,
+        ) -> Result<(), GatewayError> {
+            self.answers.push((press.user_id, text.to_string()));
+            Ok(())
+        }
+    }
+
+    fn joined(user: UserId) -> Event {
+        Event::Joined {
+            chat_id: CHAT,
+            user: Person {
+                id: user,
+                first_name: "New".into(),
+                ..Person::default()
+            },
+            date: NOW,
+            how: JoinKind::Direct,
+        }
+    }
+
+    fn press(user: UserId, data: &str, at: Timestamp) -> ButtonPress {
+        ButtonPress {
+            chat_id: CHAT,
+            message_id: 501,
+            user_id: user,
+            data: data.into(),
+            date: at,
+            query_id: 1,
+        }
+    }
+
+    fn outbox(pipeline: &Pipeline) -> Vec<(String, UserId, String)> {
+        let mut rows: Vec<(String, UserId, String)> = pipeline
+            .store()
+            .reader()
+            .unwrap()
+            .actions(None, Some(CHAT), None, 100)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|r| (r.kind, r.user_id.unwrap_or(0), r.reason))
+            .collect();
+        rows.reverse();
+        rows
+    }
+
+    #[test]
+    fn newcomers_are_held_challenged_and_let_in_or_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("w.db")).unwrap();
+        let mut pipeline = Pipeline::new(&Config::default(), store, NOW).unwrap();
+        let config = CaptchaConfig {
+            enabled: true,
+            ..CaptchaConfig::default()
+        };
+        let mut gate = CaptchaGate::new(config, 7);
+        let mut tg = Recorder::default();
+        for user in [1, 2, 3] {
+            pipeline.handle(&joined(user)).unwrap();
+            gate.on_event(&mut pipeline, &mut tg, &joined(user))
+                .unwrap();
+        }
+        assert_eq!(tg.posted.len(), 3);
+        let buttons = |i: usize| tg.posted[i].buttons[0].clone();
+        let right = |i: usize| {
+            captcha::reader_answer(&tg.posted[i].text, &buttons(i))
+                .unwrap()
+                .to_string()
+        };
+        let wrong = |i: usize| {
+            let right = right(i);
+            buttons(i).into_iter().find(|(_, d)| *d != right).unwrap().1
+        };
+        // User 2 presses user 1's button: nothing happens to either, 2 is told so.
+        let (r1, w2) = (right(0), wrong(1));
+        gate.on_press(&mut pipeline, &mut tg, &press(2, &r1, NOW + 3))
+            .unwrap();
+        gate.on_press(&mut pipeline, &mut tg, &press(1, &r1, NOW + 5))
+            .unwrap();
+        gate.on_press(&mut pipeline, &mut tg, &press(2, &w2, NOW + 6))
+            .unwrap();
+        gate.expire(&mut pipeline, &mut tg, NOW + 61).unwrap();
+        assert_eq!(
+            tg.answers,
+            vec![
+                (2, "This button is for the newcomer it greets.".to_string()),
+                (1, "Welcome! You can write now.".to_string()),
+                (2, "wrong captcha answer".to_string()),
+            ]
+        );
+        // Every challenge is gone once settled.
+        tg.deleted.sort_unstable();
+        assert_eq!(tg.deleted, vec![501, 502, 503]);
+        let hold = |u| ("mute".to_string(), u, captcha::HOLD_REASON.to_string());
+        assert_eq!(
+            outbox(&pipeline),
+            vec![
+                hold(1),
+                hold(2),
+                hold(3),
+                ("unrestrict".into(), 1, "captcha passed".into()),
+                ("kick".into(), 2, "wrong captcha answer".into()),
+                ("kick".into(), 3, "captcha timed out".into()),
+            ]
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! the accounts, the admin desk answering the admin chat. The console and `warden daemon` both
 //! drive it; only who sends `ToRuntime::Quit` differs.
 
+use crate::action::Poster;
 use crate::app::admin_desk::{AdminDesk, Reply};
 use crate::app::captcha_gate::CaptchaGate;
 use crate::app::commands;
@@ -234,6 +235,10 @@ fn handle(
                 captcha.on_press(pipeline, &mut connection.gateway, &press)?;
                 Vec::new()
             } else {
+                // Acknowledged without a word: the outcome is posted (or, for strangers, nothing).
+                if let Err(err) = connection.gateway.answer(&press, "", pipeline.now()) {
+                    tracing::debug!("cannot answer a report button: {err}");
+                }
                 desk.button(pipeline, &press)
             }
         }

@@ -2,7 +2,7 @@
 //! injection decides whether the call "reached Telegram".
 
 use crate::action::{Action, Gateway, GatewayError, Poster};
-use crate::model::{ChatId, MessageId, OutgoingMessage, Timestamp};
+use crate::model::{ButtonPress, ChatId, MessageId, OutgoingMessage, Timestamp};
 use crate::sim::rng::Rng;
 use crate::sim::scenario::FaultConfig;
 use crate::sim::world::{AppliedAction, World};
@@ -151,5 +151,10 @@ impl Poster for SimGateway {
     ) -> Result<(), GatewayError> {
         self.faults.check(now)?;
         self.world().unpost_as_warden(chat, message)
+    }
+
+    /// Simulated people do not read button notes.
+    fn answer(&mut self, _: &ButtonPress, _: &str, _: Timestamp) -> Result<(), GatewayError> {
+        Ok(())
     }
 }

@@ -761,6 +761,7 @@ impl World {
                         user_id: user,
                         data,
                         date: at,
+                        query_id: 0,
                     }));
                 }
             }

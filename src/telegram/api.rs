@@ -300,6 +300,12 @@ pub trait ModerationApi: Send + Sync {
         chat: ChatId,
         message: OutgoingMessage,
     ) -> impl Future<Output = Result<i32, TgError>> + Send;
+    /// Answers a button press: stops its spinner, with a short note to the presser (bot only).
+    fn answer_button(
+        &self,
+        query_id: i64,
+        text: Option<String>,
+    ) -> impl Future<Output = Result<(), TgError>> + Send;
 }
 
 #[cfg(test)]

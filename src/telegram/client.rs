@@ -586,6 +586,19 @@ impl ModerationApi for GrammersApi {
         }
         Ok(self.client.send_message(peer, input).await?.id())
     }
+
+    async fn answer_button(&self, query_id: i64, text: Option<String>) -> Result<(), TgError> {
+        self.client
+            .invoke(&tl::functions::messages::SetBotCallbackAnswer {
+                alert: false,
+                query_id,
+                message: text,
+                url: None,
+                cache_time: 0,
+            })
+            .await?;
+        Ok(())
+    }
 }
 
 /// [`LoginApi`] through grammers.

@@ -7,7 +7,7 @@
 use super::admin::ReportButton;
 use super::api::{AccountKind, ModerationApi, OutgoingMessage, Rights, TgError};
 use crate::action::{Action, ActionKind, Gateway, GatewayError, Poster};
-use crate::model::{ChatId, MessageId, Timestamp};
+use crate::model::{ButtonPress, ChatId, MessageId, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -428,6 +428,31 @@ impl<A: ModerationApi + Clone> Poster for TelegramGateway<A> {
     ) -> Result<(), GatewayError> {
         self.delete_one(chat, message, "delete Warden's message", now)
     }
+
+    fn answer(
+        &mut self,
+        press: &ButtonPress,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<(), GatewayError> {
+        if press.query_id == 0 {
+            return Ok(());
+        }
+        let (query_id, text) = (
+            press.query_id,
+            Some(text.to_string()).filter(|t| !t.is_empty()),
+        );
+        self.run(
+            now,
+            false,
+            "answer a button",
+            press.chat_id,
+            move |api: A| {
+                let text = text.clone();
+                async move { api.answer_button(query_id, text).await }
+            },
+        )
+    }
 }
 
 impl<A: ModerationApi + Clone> TelegramGateway<A> {
@@ -579,6 +604,7 @@ mod tests {
         SlowMode(ChatId, i32),
         Antispam(ChatId, bool),
         Send(ChatId, String),
+        Answer(i64, Option<String>),
     }
 
     /// Records calls; answers each with the next scripted error, else success.
@@ -642,6 +668,9 @@ mod tests {
         }
         async fn send_message(&self, chat: ChatId, m: OutgoingMessage) -> Result<i32, TgError> {
             self.record(Call::Send(chat, m.text)).map(|_| 1)
+        }
+        async fn answer_button(&self, query_id: i64, text: Option<String>) -> Result<(), TgError> {
+            self.record(Call::Answer(query_id, text))
         }
     }
 
@@ -877,6 +906,40 @@ mod tests {
         assert_eq!(
             user.calls(),
             vec![Call::Antispam(CHAT, true), Call::Antispam(CHAT, false)]
+        );
+    }
+
+    #[test]
+    fn warden_posts_deletes_and_answers_its_own_buttons() {
+        let rt = runtime();
+        let bot = Fake::default();
+        let mut gw = TelegramGateway::new(rt.handle().clone(), Some(bot.clone()), None);
+        let challenge = OutgoingMessage {
+            text: "Press the cat".into(),
+            ..OutgoingMessage::default()
+        };
+        let id = Poster::post(&mut gw, CHAT, challenge, NOW).unwrap();
+        gw.unpost(CHAT, id, NOW).unwrap();
+        let press = |query_id| ButtonPress {
+            chat_id: CHAT,
+            message_id: id,
+            user_id: 42,
+            data: "c:42:1".into(),
+            date: NOW,
+            query_id,
+        };
+        gw.answer(&press(77), "Welcome!", NOW).unwrap();
+        gw.answer(&press(78), "", NOW).unwrap();
+        // A press Telegram gave no id for (the simulator's) needs no answer.
+        gw.answer(&press(0), "Welcome!", NOW).unwrap();
+        assert_eq!(
+            bot.calls(),
+            vec![
+                Call::Send(CHAT, "Press the cat".into()),
+                Call::Delete(CHAT, vec![1]),
+                Call::Answer(77, Some("Welcome!".into())),
+                Call::Answer(78, None),
+            ]
         );
     }
 

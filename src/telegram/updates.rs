@@ -614,6 +614,7 @@ pub fn map_update(update: &Update, ctx: &MapContext<'_>) -> Vec<Inbound> {
                 user_id: raw.user_id,
                 data: String::from_utf8_lossy(query.data()).into_owned(),
                 date: ctx.now,
+                query_id: raw.query_id,
             })]
         }
         Update::Raw(raw) => raw_events(&raw.raw, ctx),

@@ -159,6 +159,7 @@ fn report_buttons_ban_unflag_and_explain() {
         user_id,
         data: button.encode(),
         date: 1_700_000_000,
+        query_id: 5,
     };
     let info = ReportButton::Info {
         chat: GROUP,

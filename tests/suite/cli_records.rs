@@ -277,9 +277,15 @@ fn members_lists_who_joined_newest_first_with_how() {
     let out = warden(&db, &["members", "learners"]);
     let shown = text(&out);
     assert!(out.status.success(), "{shown}");
-    assert!(shown.contains("Rust Learners (-100): 3 member(s)"), "{shown}");
+    assert!(
+        shown.contains("Rust Learners (-100): 3 member(s)"),
+        "{shown}"
+    );
     let lines: Vec<&str> = shown.lines().skip(1).collect();
-    assert!(lines[0].contains(" 44 ") && lines[0].contains("added, by 42"), "{shown}");
+    assert!(
+        lines[0].contains(" 44 ") && lines[0].contains("added, by 42"),
+        "{shown}"
+    );
     assert!(lines[1].contains(" 43 "), "{shown}");
     assert!(
         lines[2].contains("Mallory @mal") && lines[2].contains("via invite link, of 7"),
@@ -294,5 +300,9 @@ fn members_lists_who_joined_newest_first_with_how() {
     assert_eq!(json[0]["user_id"], 44);
     let unknown = warden(&db, &["members", "nope"]);
     assert!(!unknown.status.success());
-    assert!(text(&unknown).contains("no chat matches \"nope\""), "{}", text(&unknown));
+    assert!(
+        text(&unknown).contains("no chat matches \"nope\""),
+        "{}",
+        text(&unknown)
+    );
 }

@@ -543,7 +543,8 @@ pub fn eval_seeded(
                 // estimate from ~2,000 ham instead of ~350 (one allowed false positive).
                 let mut inner_set = aux.samples.clone();
                 inner_set.extend(train.iter().cloned());
-                let inner = out_of_fold_scores(&cfg, &TrainingSet::default(), &inner_set, k, fold_seed)?;
+                let inner =
+                    out_of_fold_scores(&cfg, &TrainingSet::default(), &inner_set, k, fold_seed)?;
                 let threshold = calibrated_threshold(&inner).unwrap_or(cfg.spam_threshold);
                 nested_thresholds.push(threshold);
                 let mut training = aux.clone();

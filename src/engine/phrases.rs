@@ -71,7 +71,10 @@ fn parse_concepts(text: &str) -> Result<Vec<ConceptPattern>, String> {
         }
         if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             let Some(k) = CONCEPTS.iter().position(|c| *c == name) else {
-                return Err(format!("concepts.txt: line {}: unknown concept [{name}]", i + 1));
+                return Err(format!(
+                    "concepts.txt: line {}: unknown concept [{name}]",
+                    i + 1
+                ));
             };
             current = Some(k as u8);
             continue;
@@ -193,8 +196,7 @@ impl Phrases {
                         continue;
                     }
                     let starts_word = m.start() == 0 || bytes[m.start() - 1] == b' ';
-                    let ends_ok =
-                        !word_end || m.end() == bytes.len() || bytes[m.end()] == b' ';
+                    let ends_ok = !word_end || m.end() == bytes.len() || bytes[m.end()] == b' ';
                     if starts_word && ends_ok {
                         *slot = Some(id - stops);
                     }
@@ -215,7 +217,9 @@ impl Phrases {
 
     /// The pattern of a concept hit, as normalised.
     pub fn concept_text(&self, id: u32) -> &str {
-        self.concepts.get(id as usize).map_or("", |p| p.text.as_str())
+        self.concepts
+            .get(id as usize)
+            .map_or("", |p| p.text.as_str())
     }
 }
 
@@ -253,7 +257,10 @@ mod tests {
             concept("Зарабатываю от 500$", "income").as_deref(),
             Some("зарабатыва")
         );
-        assert_eq!(concept("Пиши в ЛС!", "contact_dm").as_deref(), Some("пиши в лс"));
+        assert_eq!(
+            concept("Пиши в ЛС!", "contact_dm").as_deref(),
+            Some("пиши в лс")
+        );
         // "лс" must end the word; "доход" must start one.
         assert_eq!(concept("Пиши в лсд", "contact_dm"), None);
         assert_eq!(concept("подоходный налог", "income"), None);

@@ -17,7 +17,7 @@ pub struct DenseDef {
     pub ceiling: f32,
 }
 
-pub const DENSE: [DenseDef; 38] = [
+pub const DENSE: [DenseDef; 36] = [
     DenseDef {
         name: "links",
         floor: 0.0,
@@ -124,16 +124,6 @@ pub const DENSE: [DenseDef; 38] = [
         ceiling: f32::INFINITY,
     },
     DenseDef {
-        name: "spam_topics",
-        floor: 0.0,
-        ceiling: f32::INFINITY,
-    },
-    DenseDef {
-        name: "many_spam_topics",
-        floor: 0.0,
-        ceiling: f32::INFINITY,
-    },
-    DenseDef {
         name: CONCEPTS[0],
         floor: 0.0,
         ceiling: f32::INFINITY,
@@ -236,10 +226,7 @@ const LONG_TEXT: usize = 18;
 const AMOUNT_PER_PERIOD: usize = 19;
 const PHONE_NUMBER: usize = 20;
 /// The concept features follow, in the order of [`CONCEPTS`].
-/// Two, and three or more, different spam concepts in one message.
-const SPAM_TOPICS: usize = 21;
-const MANY_SPAM_TOPICS: usize = 22;
-const FIRST_CONCEPT: usize = 23;
+const FIRST_CONCEPT: usize = 21;
 
 /// Domain lists shipped in assets/engine.
 #[derive(Debug, Clone, Default)]
@@ -479,7 +466,9 @@ pub fn text_signals(
             let period = match period_word(word) {
                 Period::Adverb => true,
                 // "в день", "per day", "pro Woche": a period after a preposition.
-                Period::Noun => i > n + 1 && is_per_word(tokens.text(&norm.text, &tokens.list[i - 1])),
+                Period::Noun => {
+                    i > n + 1 && is_per_word(tokens.text(&norm.text, &tokens.list[i - 1]))
+                }
                 Period::No => false,
             };
             if period {
@@ -551,13 +540,9 @@ pub fn text_signals(
     };
     v[AMOUNT_PER_PERIOD] = f.amount_per_period.is_some() as u8 as f32;
     v[PHONE_NUMBER] = f.phone.is_some() as u8 as f32;
-    let mut topics = 0;
     for (k, hit) in f.phrases.concepts.iter().enumerate() {
         v[FIRST_CONCEPT + k] = hit.is_some() as u8 as f32;
-        topics += (hit.is_some() && DENSE[FIRST_CONCEPT + k].floor >= 0.0) as u32;
     }
-    v[SPAM_TOPICS] = (topics >= 2) as u8 as f32;
-    v[MANY_SPAM_TOPICS] = (topics >= 3) as u8 as f32;
     (v, f)
 }
 
@@ -571,16 +556,37 @@ enum Period {
 
 fn period_word(w: &str) -> Period {
     match w {
-        "день" | "дня" | "сутки" | "неделю" | "неделя" | "месяц" | "мес" | "час" | "смена" | "смену"
-        | "shift" | "day" | "week"
-        | "month" | "hour" | "tag" | "woche" | "monat" | "stunde" | "dia" | "semana" | "mes"
-        | "hora" | "jour" | "semaine" | "mois" | "heure" | "дзень" | "тыдзень" | "тиждень"
-        | "місяць" | "добу" | "годину" | "мiсяць" => Period::Noun,
-        "ежедневно" | "еженедельно" | "ежемесячно" | "daily" | "weekly" | "monthly" | "hourly"
-        | "щодня" | "щотижня" | "щомісяця" | "täglich" | "wochentlich" | "diarios" | "diario"
-        | "diarias" | "semanales" | "mensuales" | "diariamente" | "dnevno" | "nedeljno"
-        | "mesečno" | "mesecno" | "күніне" | "айына" | "аптасына" | "часов" | "часа"
-        | "hours" | "години" | "годин" => Period::Adverb,
+        "день" | "дня" | "сутки" | "неделю" | "неделя" | "месяц" | "мес" | "час" | "смена"
+        | "смену" | "shift" | "day" | "week" | "month" | "hour" | "tag" | "woche" | "monat"
+        | "stunde" | "dia" | "semana" | "mes" | "hora" | "jour" | "semaine" | "mois" | "heure"
+        | "дзень" | "тыдзень" | "тиждень" | "місяць" | "добу" | "годину" | "мiсяць" => {
+            Period::Noun
+        }
+        "ежедневно"
+        | "еженедельно"
+        | "ежемесячно"
+        | "daily"
+        | "weekly"
+        | "monthly"
+        | "hourly"
+        | "щодня"
+        | "щотижня"
+        | "щомісяця"
+        | "täglich"
+        | "wochentlich"
+        | "diarios"
+        | "diario"
+        | "diarias"
+        | "semanales"
+        | "mensuales"
+        | "diariamente"
+        | "dnevno"
+        | "nedeljno"
+        | "mesečno"
+        | "mesecno"
+        | "күніне"
+        | "айына"
+        | "аптасына" => Period::Adverb,
         _ => Period::No,
     }
 }
@@ -588,8 +594,23 @@ fn period_word(w: &str) -> Period {
 fn is_per_word(w: &str) -> bool {
     matches!(
         w,
-        "в" | "за" | "на" | "per" | "a" | "an" | "each" | "every" | "pro" | "im" | "por" | "al"
-            | "par" | "por dia" | "у" | "в1" | "po" | "na"
+        "в" | "за"
+            | "на"
+            | "per"
+            | "a"
+            | "an"
+            | "each"
+            | "every"
+            | "pro"
+            | "im"
+            | "por"
+            | "al"
+            | "par"
+            | "por dia"
+            | "у"
+            | "в1"
+            | "po"
+            | "na"
     )
 }
 
@@ -653,12 +674,7 @@ const CONCEPT_REASONS: [&str; CONCEPTS.len()] = [
     "warns about spam or scams",
 ];
 
-pub fn dense_reason(
-    k: usize,
-    norm: &Normalized,
-    f: &TextFacts,
-    phrases: &Phrases,
-) -> String {
+pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrases) -> String {
     match k {
         LINKS => match &f.first_domain {
             Some(d) if f.links > 1 => format!("{} links ({d}, ...)", f.links),
@@ -719,19 +735,9 @@ pub fn dense_reason(
             "a phone or card number ({})",
             f.phone.as_deref().unwrap_or("")
         ),
-        SPAM_TOPICS | MANY_SPAM_TOPICS => {
-            let names: Vec<&str> = f
-                .phrases
-                .concepts
-                .iter()
-                .zip(CONCEPTS)
-                .filter(|(hit, _)| hit.is_some())
-                .map(|(_, name)| name)
-                .collect();
-            format!("several spam topics at once ({})", names.join(", "))
-        }
         k if k >= FIRST_CONCEPT && k < DENSE.len() => {
-            let pattern = f.phrases.concepts[k - FIRST_CONCEPT].map_or("", |i| phrases.concept_text(i));
+            let pattern =
+                f.phrases.concepts[k - FIRST_CONCEPT].map_or("", |i| phrases.concept_text(i));
             format!("{} (\"{pattern}\")", CONCEPT_REASONS[k - FIRST_CONCEPT])
         }
         _ => String::new(),

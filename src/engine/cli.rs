@@ -52,6 +52,10 @@ pub struct EvalArgs {
     /// K-fold cross-validation: each fold is scored by an engine trained without it.
     #[arg(long, value_name = "K")]
     pub folds: Option<usize>,
+    /// Another deterministic split into folds (0 is the default split): shows how much the
+    /// estimate depends on which samples share a fold.
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "folds")]
+    pub fold_seed: u64,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -98,7 +102,7 @@ pub fn run(
         }
         EngineCommand::Eval(args) => {
             let samples = load_eval_samples(&args)?;
-            let report = eval(cfg, &samples, args.folds, extra_labels)?;
+            let report = eval_seeded(cfg, &samples, args.folds, args.fold_seed, extra_labels)?;
             write_report(&report, args.json, &mut out)?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
@@ -377,6 +381,8 @@ pub struct EvalReport {
     pub nested_thresholds: Vec<f32>,
     /// Misclassified samples (score, label, first 100 characters) for inspection.
     pub errors: Vec<(f32, Label, String)>,
+    /// Learned weights of the named text signals (without folds: of the engine that scored).
+    pub signal_weights: Vec<(String, f32)>,
 }
 
 fn confusion(scored: &[(f32, Label)], threshold: f32) -> Confusion {
@@ -395,14 +401,14 @@ fn confusion(scored: &[(f32, Label)], threshold: f32) -> Confusion {
     c
 }
 
-/// Deterministic stratified fold of each sample.
-fn assign_folds(samples: &[(String, Label)], k: usize) -> Vec<usize> {
+/// Deterministic stratified fold of each sample; `seed` picks another split.
+fn assign_folds(samples: &[(String, Label)], k: usize, seed: u64) -> Vec<usize> {
     let mut folds = vec![0; samples.len()];
     for label in [Label::Spam, Label::Ham] {
         let mut idx: Vec<usize> = (0..samples.len())
             .filter(|&i| samples[i].1 == label)
             .collect();
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ seed.wrapping_mul(0x5851_f42d_4c95_7f2d);
         for i in (1..idx.len()).rev() {
             state ^= state << 13;
             state ^= state >> 7;
@@ -439,9 +445,10 @@ fn out_of_fold_scores(
     aux: &TrainingSet,
     samples: &[(String, Label)],
     k: usize,
+    seed: u64,
 ) -> Result<Vec<(f32, Label)>> {
     let k = k.min(samples.len()).max(2);
-    let fold_of = assign_folds(samples, k);
+    let fold_of = assign_folds(samples, k, seed);
     let mut scored = vec![(0.0f32, Label::Ham); samples.len()];
     for fold in 0..k {
         let mut training = aux.clone();
@@ -471,6 +478,17 @@ pub fn eval(
     folds: Option<usize>,
     extra_labels: Vec<(String, Label)>,
 ) -> Result<EvalReport> {
+    eval_seeded(cfg, samples, folds, 0, extra_labels)
+}
+
+/// [`eval`] with the folds split by `fold_seed` (0: the default split).
+pub fn eval_seeded(
+    cfg: &EngineConfig,
+    samples: &[(String, Label)],
+    folds: Option<usize>,
+    fold_seed: u64,
+    extra_labels: Vec<(String, Label)>,
+) -> Result<EvalReport> {
     let mut cfg = cfg.clone();
     cfg.known_spammers.enabled = false;
     let dataset_texts: HashSet<String> = samples.iter().map(|(t, _)| normalize(t).text).collect();
@@ -479,6 +497,7 @@ pub fn eval(
     let mut overlap = 0;
     let mut nested = None;
     let mut nested_thresholds = Vec::new();
+    let mut signal_weights = Vec::new();
     match folds {
         None => {
             let training = TrainingSet::shipped_with(extra_labels);
@@ -492,6 +511,11 @@ pub fn eval(
             for (i, (text, label)) in samples.iter().enumerate() {
                 scored[i] = (engine.check_text(text).score, *label);
             }
+            signal_weights = engine
+                .signal_weights()
+                .into_iter()
+                .map(|(name, w)| (name.to_string(), w))
+                .collect();
         }
         Some(k) => {
             if k < 2 || k > samples.len() {
@@ -504,7 +528,7 @@ pub fn eval(
             aux.samples
                 .retain(|(t, _)| !dataset_texts.contains(&normalize(t).text));
             auxiliary = aux.samples.len();
-            let fold_of = assign_folds(samples, k);
+            let fold_of = assign_folds(samples, k, fold_seed);
             let mut nested_scored = Vec::with_capacity(samples.len());
             for fold in 0..k {
                 let train: Vec<(String, Label)> = samples
@@ -519,7 +543,8 @@ pub fn eval(
                 // estimate from ~2,000 ham instead of ~350 (one allowed false positive).
                 let mut inner_set = aux.samples.clone();
                 inner_set.extend(train.iter().cloned());
-                let inner = out_of_fold_scores(&cfg, &TrainingSet::default(), &inner_set, k)?;
+                let inner =
+                    out_of_fold_scores(&cfg, &TrainingSet::default(), &inner_set, k, fold_seed)?;
                 let threshold = calibrated_threshold(&inner).unwrap_or(cfg.spam_threshold);
                 nested_thresholds.push(threshold);
                 let mut training = aux.clone();
@@ -568,6 +593,7 @@ pub fn eval(
         nested,
         nested_thresholds,
         errors,
+        signal_weights,
     })
 }
 
@@ -622,6 +648,14 @@ pub fn write_report(r: &EvalReport, json: bool, out: &mut impl Write) -> Result<
             c.recall() * 100.0,
             c.fpr() * 100.0
         )?;
+    }
+    if !r.signal_weights.is_empty() {
+        let weights: Vec<String> = r
+            .signal_weights
+            .iter()
+            .map(|(name, w)| format!("{name} {w:.2}"))
+            .collect();
+        writeln!(out, "learned signal weights: {}", weights.join(", "))?;
     }
     if !r.errors.is_empty() {
         writeln!(out, "misjudged samples:")?;

@@ -11,6 +11,7 @@ pub mod config;
 pub mod data;
 pub mod known_spammers;
 pub mod normalize;
+pub mod phrases;
 pub mod signals;
 mod state;
 pub mod template;
@@ -26,8 +27,9 @@ use crate::model::{ChatId, Message, Person, Timestamp, UserId};
 use anyhow::Result;
 use classifier::{Features, Model};
 use linkify::{LinkFinder, LinkKind};
+use phrases::Phrases;
 use serde::{Deserialize, Serialize};
-use signals::{DENSE, DomainLists, StopPhrases, TextFacts};
+use signals::{DENSE, DomainLists, TextFacts};
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -151,7 +153,7 @@ fn text_hash(s: &str) -> u64 {
 /// Everything the text checks need that does not change per message.
 struct Knowledge {
     lists: DomainLists,
-    stop: StopPhrases,
+    phrases: Phrases,
     finder: LinkFinder,
     model: Model,
     templates: TemplateIndex,
@@ -218,7 +220,7 @@ impl Knowledge {
             tokens,
             self.spacing_min_run,
             &self.lists,
-            &self.stop,
+            &self.phrases,
             &self.finder,
         );
         classifier::extract(tokens, dense, out);
@@ -241,7 +243,7 @@ impl Engine {
         }
         let mut k = Knowledge {
             lists: DomainLists::shipped(),
-            stop: StopPhrases::shipped(),
+            phrases: Phrases::shipped(),
             finder: link_finder(),
             model: Model::train(&[]),
             templates: TemplateIndex::new(excluded_tokens()),
@@ -320,7 +322,7 @@ impl Engine {
             &msg.from,
             self.now,
             &self.cfg,
-            &self.k.stop,
+            &self.k.phrases,
             &self.k.finder,
             hits,
         );
@@ -370,7 +372,7 @@ impl Engine {
             person,
             self.now,
             &self.cfg,
-            &self.k.stop,
+            &self.k.phrases,
             &self.k.finder,
             &mut hits,
         );
@@ -399,7 +401,7 @@ impl Engine {
 
     /// Replaces the stop phrases (lines; `=phrase` must equal the whole message; `#` comments).
     pub fn set_stop_phrases<S: AsRef<str>>(&mut self, phrases: impl IntoIterator<Item = S>) {
-        self.k.stop = StopPhrases::parse(phrases);
+        self.k.phrases.set_stop_phrases(phrases);
     }
 
     /// Users (per chat) whose windows are tracked.
@@ -449,7 +451,7 @@ fn content_hits(
     } = scratch;
     let norm = &*norm;
     let h = text_hash(&norm.text);
-    if k.stop.exact.contains(&norm.text) {
+    if k.phrases.exact.contains(&norm.text) {
         hits.push(hit(
             "stop_phrase",
             cfg.weights.exact_stop_phrase,
@@ -494,11 +496,11 @@ fn content_hits(
         };
         hits.push(hit("classifier", text_weight, reason));
         for (i, contribution) in score.dense.iter().enumerate() {
-            if *contribution > 0.01 {
+            if contribution.abs() > 0.01 {
                 hits.push(hit(
                     DENSE[i].name,
                     *contribution,
-                    signals::dense_reason(i, norm, &facts),
+                    signals::dense_reason(i, norm, &facts, &k.phrases),
                 ));
             }
         }

@@ -3,94 +3,202 @@
 
 use super::config::EngineConfig;
 use super::normalize::{Normalized, entity_text, normalize};
+use super::phrases::{CONCEPTS, PhraseHits, Phrases};
 use super::tokens::Tokens;
 use super::{Hit, hit};
 use crate::model::{EntityKind, MediaKind, Message, Person, Timestamp, UserId};
 use linkify::{LinkFinder, LinkKind};
 use std::collections::HashSet;
 
-/// A named text signal fed to the classifier; `floor` is the least weight training may give it.
+/// A named text signal fed to the classifier; training keeps its weight within `floor..=ceiling`.
 pub struct DenseDef {
     pub name: &'static str,
     pub floor: f32,
+    pub ceiling: f32,
 }
 
-pub const DENSE: [DenseDef; 19] = [
+pub const DENSE: [DenseDef; 36] = [
     DenseDef {
         name: "links",
         floor: 0.0,
+        ceiling: f32::INFINITY,
     },
     DenseDef {
         name: "tg_link",
         floor: 0.0,
+        ceiling: f32::INFINITY,
     },
     DenseDef {
         name: "invite_link",
         floor: 0.5,
+        ceiling: f32::INFINITY,
     },
     DenseDef {
         name: "shortener",
         floor: 0.5,
+        ceiling: f32::INFINITY,
     },
     DenseDef {
         name: "suspicious_tld",
         floor: 0.5,
+        ceiling: f32::INFINITY,
     },
     DenseDef {
         name: "link_only",
         floor: 0.0,
+        ceiling: f32::INFINITY,
     },
     DenseDef {
         name: "mention",
         floor: 0.0,
+        ceiling: f32::INFINITY,
     },
     DenseDef {
         name: "bot_mention",
         floor: 0.5,
+        ceiling: f32::INFINITY,
     },
     DenseDef {
         name: "emoji",
         floor: 0.0,
+        ceiling: f32::INFINITY,
     },
     DenseDef {
         name: "lookalike",
         floor: 2.5,
+        ceiling: f32::INFINITY,
     },
     DenseDef {
         name: "styled_text",
         floor: 1.0,
+        ceiling: f32::INFINITY,
     },
     DenseDef {
         name: "spacing",
         floor: 1.0,
+        ceiling: f32::INFINITY,
     },
     DenseDef {
         name: "stop_phrase",
         floor: 1.0,
+        ceiling: f32::INFINITY,
     },
     DenseDef {
         name: "caps",
         floor: 0.0,
+        ceiling: f32::INFINITY,
     },
     DenseDef {
         name: "money",
         floor: 0.0,
+        ceiling: f32::INFINITY,
     },
     DenseDef {
         name: "invisible",
         floor: 1.0,
+        ceiling: f32::INFINITY,
     },
     DenseDef {
         name: "hashtags",
         floor: 0.0,
+        ceiling: f32::INFINITY,
     },
     DenseDef {
         name: "shouting",
         floor: 0.0,
+        ceiling: f32::INFINITY,
     },
     DenseDef {
         name: "long_text",
         floor: 0.0,
+        ceiling: f32::INFINITY,
+    },
+    DenseDef {
+        name: "amount_per_period",
+        floor: 0.0,
+        ceiling: f32::INFINITY,
+    },
+    DenseDef {
+        name: "phone_number",
+        floor: 0.0,
+        ceiling: f32::INFINITY,
+    },
+    DenseDef {
+        name: CONCEPTS[0],
+        floor: 0.0,
+        ceiling: f32::INFINITY,
+    },
+    DenseDef {
+        name: CONCEPTS[1],
+        floor: 0.0,
+        ceiling: f32::INFINITY,
+    },
+    DenseDef {
+        name: CONCEPTS[2],
+        floor: 0.0,
+        ceiling: f32::INFINITY,
+    },
+    DenseDef {
+        name: CONCEPTS[3],
+        floor: 0.0,
+        ceiling: f32::INFINITY,
+    },
+    DenseDef {
+        name: CONCEPTS[4],
+        floor: 0.0,
+        ceiling: f32::INFINITY,
+    },
+    DenseDef {
+        name: CONCEPTS[5],
+        floor: 0.0,
+        ceiling: f32::INFINITY,
+    },
+    DenseDef {
+        name: CONCEPTS[6],
+        floor: 0.0,
+        ceiling: f32::INFINITY,
+    },
+    DenseDef {
+        name: CONCEPTS[7],
+        floor: 0.0,
+        ceiling: f32::INFINITY,
+    },
+    DenseDef {
+        name: CONCEPTS[8],
+        floor: 0.0,
+        ceiling: f32::INFINITY,
+    },
+    DenseDef {
+        name: CONCEPTS[9],
+        floor: 0.0,
+        ceiling: f32::INFINITY,
+    },
+    DenseDef {
+        name: CONCEPTS[10],
+        floor: 0.0,
+        ceiling: f32::INFINITY,
+    },
+    DenseDef {
+        name: CONCEPTS[11],
+        floor: 0.0,
+        ceiling: f32::INFINITY,
+    },
+    DenseDef {
+        name: CONCEPTS[12],
+        floor: 0.0,
+        ceiling: f32::INFINITY,
+    },
+    DenseDef {
+        name: CONCEPTS[13],
+        floor: 0.0,
+        ceiling: f32::INFINITY,
+    },
+    // People warning about spam are not spamming; bounded so that a warning pasted into spam
+    // cannot hide it.
+    DenseDef {
+        name: CONCEPTS[14],
+        floor: -2.0,
+        ceiling: 0.0,
     },
 ];
 
@@ -115,6 +223,10 @@ const INVISIBLE: usize = 15;
 const HASHTAGS: usize = 16;
 const SHOUTING: usize = 17;
 const LONG_TEXT: usize = 18;
+const AMOUNT_PER_PERIOD: usize = 19;
+const PHONE_NUMBER: usize = 20;
+/// The concept features follow, in the order of [`CONCEPTS`].
+const FIRST_CONCEPT: usize = 21;
 
 /// Domain lists shipped in assets/engine.
 #[derive(Debug, Clone, Default)]
@@ -183,54 +295,6 @@ impl DomainLists {
     }
 }
 
-/// Stop phrases, normalised: substrings, and `=phrase` entries that must equal the whole text.
-#[derive(Debug, Clone, Default)]
-pub struct StopPhrases {
-    pub contains: Vec<String>,
-    pub exact: HashSet<String>,
-    /// All `contains` phrases in one automaton (regex uses Aho-Corasick/Teddy for literals).
-    matcher: Option<regex::Regex>,
-}
-
-impl StopPhrases {
-    pub fn parse<S: AsRef<str>>(lines: impl IntoIterator<Item = S>) -> StopPhrases {
-        let mut phrases = StopPhrases::default();
-        for line in lines {
-            let line = line.as_ref().trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            match line.strip_prefix('=') {
-                Some(exact) => {
-                    let n = normalize(exact).text;
-                    if !n.is_empty() {
-                        phrases.exact.insert(n);
-                    }
-                }
-                None => {
-                    let n = normalize(line).text;
-                    if !n.is_empty() && !phrases.contains.contains(&n) {
-                        phrases.contains.push(n);
-                    }
-                }
-            }
-        }
-        if !phrases.contains.is_empty() {
-            let pattern: Vec<String> = phrases.contains.iter().map(|p| regex::escape(p)).collect();
-            phrases.matcher = regex::Regex::new(&pattern.join("|")).ok();
-        }
-        phrases
-    }
-
-    pub fn shipped() -> StopPhrases {
-        StopPhrases::parse(include_str!("../../assets/stop-phrases.txt").lines())
-    }
-
-    pub fn find<'a>(&self, normalized: &'a str) -> Option<&'a str> {
-        self.matcher.as_ref()?.find(normalized).map(|m| m.as_str())
-    }
-}
-
 /// What the text checks found, kept for the reasons.
 #[derive(Debug, Clone, Default)]
 pub struct TextFacts {
@@ -243,7 +307,10 @@ pub struct TextFacts {
     pub lookalike_domain: Option<(String, String)>,
     pub mentions: u32,
     pub bot_mention: Option<String>,
-    pub stop_phrase: Option<String>,
+    pub phrases: PhraseHits,
+    /// An amount with a period ("500 в день", "$300 daily"), as written in the normalised text.
+    pub amount_per_period: Option<String>,
+    pub phone: Option<String>,
     pub money: bool,
     pub words_outside_links: u32,
 }
@@ -314,7 +381,7 @@ pub fn text_signals(
     tokens: &Tokens,
     spacing_min_run: u32,
     lists: &DomainLists,
-    stop: &StopPhrases,
+    phrases: &Phrases,
     finder: &LinkFinder,
 ) -> (DenseValues, TextFacts) {
     let mut v: DenseValues = [0.0; DENSE.len()];
@@ -381,16 +448,40 @@ pub fn text_signals(
         }
         i = end.max(start);
     }
-    f.stop_phrase = stop.find(&norm.text).map(str::to_string);
+    f.phrases = phrases.scan(&norm.text);
     let mut prev_number = false;
-    for t in &tokens.list {
+    // Token index of the last number, for "500 в день".
+    let mut last_number: Option<usize> = None;
+    for (i, t) in tokens.list.iter().enumerate() {
         let number = norm.text.as_bytes()[t.start as usize].is_ascii_digit();
-        if prev_number && t.chars <= 8 && is_money_word(tokens.text(&norm.text, t)) {
+        let word = tokens.text(&norm.text, t);
+        if !f.money && prev_number && t.chars <= 8 && is_money_word(word) {
             f.money = true;
-            break;
+        }
+        if f.amount_per_period.is_none()
+            && let Some(n) = last_number
+            && i - n <= 4
+            && t.chars <= 10
+        {
+            let period = match period_word(word) {
+                Period::Adverb => true,
+                // "в день", "per day", "pro Woche": a period after a preposition.
+                Period::Noun => {
+                    i > n + 1 && is_per_word(tokens.text(&norm.text, &tokens.list[i - 1]))
+                }
+                Period::No => false,
+            };
+            if period {
+                let start = tokens.list[n].start as usize;
+                f.amount_per_period = norm.text.get(start..t.end as usize).map(str::to_string);
+            }
+        }
+        if number {
+            last_number = Some(i);
         }
         prev_number = number;
     }
+    f.phone = phone_number(raw);
     f.money |= norm.money_sign;
     let link_letters = raw.len().saturating_sub(link_bytes);
     f.words_outside_links = if f.links > 0 {
@@ -424,7 +515,7 @@ pub fn text_signals(
     };
     v[STYLED] = (norm.styled_letters >= 3) as u8 as f32;
     v[SPACING] = (norm.longest_spaced_run >= spacing_min_run) as u8 as f32;
-    v[STOP_PHRASE] = f.stop_phrase.is_some() as u8 as f32;
+    v[STOP_PHRASE] = f.phrases.stop.is_some() as u8 as f32;
     v[CAPS] = (norm.letters >= 20 && norm.uppercase * 10 >= norm.letters * 6) as u8 as f32;
     v[MONEY] = f.money as u8 as f32;
     v[INVISIBLE] = (norm.invisible > 0) as u8 as f32;
@@ -447,11 +538,143 @@ pub fn text_signals(
     } else {
         0.0
     };
+    v[AMOUNT_PER_PERIOD] = f.amount_per_period.is_some() as u8 as f32;
+    v[PHONE_NUMBER] = f.phone.is_some() as u8 as f32;
+    for (k, hit) in f.phrases.concepts.iter().enumerate() {
+        v[FIRST_CONCEPT + k] = hit.is_some() as u8 as f32;
+    }
     (v, f)
 }
 
+enum Period {
+    No,
+    /// "день", "week": a period after "в", "per", "a".
+    Noun,
+    /// "daily", "ежедневно", "айына": a period by itself.
+    Adverb,
+}
+
+fn period_word(w: &str) -> Period {
+    match w {
+        "день" | "дня" | "сутки" | "неделю" | "неделя" | "месяц" | "мес" | "час" | "смена"
+        | "смену" | "shift" | "day" | "week" | "month" | "hour" | "tag" | "woche" | "monat"
+        | "stunde" | "dia" | "semana" | "mes" | "hora" | "jour" | "semaine" | "mois" | "heure"
+        | "дзень" | "тыдзень" | "тиждень" | "місяць" | "добу" | "годину" | "мiсяць" => {
+            Period::Noun
+        }
+        "ежедневно"
+        | "еженедельно"
+        | "ежемесячно"
+        | "daily"
+        | "weekly"
+        | "monthly"
+        | "hourly"
+        | "щодня"
+        | "щотижня"
+        | "щомісяця"
+        | "täglich"
+        | "wochentlich"
+        | "diarios"
+        | "diario"
+        | "diarias"
+        | "semanales"
+        | "mensuales"
+        | "diariamente"
+        | "dnevno"
+        | "nedeljno"
+        | "mesečno"
+        | "mesecno"
+        | "күніне"
+        | "айына"
+        | "аптасына" => Period::Adverb,
+        _ => Period::No,
+    }
+}
+
+fn is_per_word(w: &str) -> bool {
+    matches!(
+        w,
+        "в" | "за"
+            | "на"
+            | "per"
+            | "a"
+            | "an"
+            | "each"
+            | "every"
+            | "pro"
+            | "im"
+            | "por"
+            | "al"
+            | "par"
+            | "por dia"
+            | "у"
+            | "в1"
+            | "po"
+            | "na"
+    )
+}
+
+/// A phone or card number: 10+ digits in groups separated by single spaces, dashes, dots or
+/// brackets, starting with `+` or written in several groups.
+fn phone_number(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let plus = b == b'+';
+        if !(plus || b.is_ascii_digit()) || (i > 0 && bytes[i - 1].is_ascii_digit()) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let (mut digits, mut groups, mut j) = (0u32, 0u32, i + plus as usize);
+        let mut in_group = false;
+        while j < bytes.len() {
+            let c = bytes[j];
+            if c.is_ascii_digit() {
+                digits += 1;
+                groups += !in_group as u32;
+                in_group = true;
+            } else if matches!(c, b' ' | b'-' | b'(' | b')' | b'.')
+                && j + 1 < bytes.len()
+                && (bytes[j + 1].is_ascii_digit() || matches!(bytes[j + 1], b'(' | b' '))
+                && in_group | (c == b'(')
+            {
+                in_group = false;
+            } else {
+                break;
+            }
+            j += 1;
+        }
+        if (10..=16).contains(&digits) && (plus || groups >= 3) {
+            return raw.get(start..j).map(|s| s.trim().to_string());
+        }
+        i = j.max(i + 1);
+    }
+    None
+}
+
 /// One-line reason of a dense signal that fired.
-pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts) -> String {
+/// What each concept means to a moderator, in the order of [`CONCEPTS`].
+const CONCEPT_REASONS: [&str; CONCEPTS.len()] = [
+    "asks strangers to write in private",
+    "points to a link in the profile",
+    "talks about earnings",
+    "recruits people for vague work",
+    "crypto, trading or investment",
+    "betting tips or casino",
+    "dating or adult content",
+    "discounts, giveaways or freebies",
+    "invites to a channel, group or bot",
+    "offers courses or schemes",
+    "urges to act at once",
+    "illegal goods or services, data or account trade",
+    "reads like a scam testimonial",
+    "solicits strangers (\"who wants\", \"I can share\")",
+    "warns about spam or scams",
+];
+
+pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrases) -> String {
     match k {
         LINKS => match &f.first_domain {
             Some(d) if f.links > 1 => format!("{} links ({d}, ...)", f.links),
@@ -493,7 +716,7 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts) -> String {
         ),
         STOP_PHRASE => format!(
             "contains stop phrase \"{}\"",
-            f.stop_phrase.as_deref().unwrap_or("")
+            f.phrases.stop.map_or("", |i| phrases.stop_text(i))
         ),
         CAPS => "mostly capital letters".to_string(),
         MONEY => "talks money (amounts, currencies)".to_string(),
@@ -504,6 +727,19 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts) -> String {
             "a long message ({} characters) as a first message",
             norm.visible
         ),
+        AMOUNT_PER_PERIOD => format!(
+            "promises an amount per period (\"{}\")",
+            f.amount_per_period.as_deref().unwrap_or("")
+        ),
+        PHONE_NUMBER => format!(
+            "a phone or card number ({})",
+            f.phone.as_deref().unwrap_or("")
+        ),
+        k if k >= FIRST_CONCEPT && k < DENSE.len() => {
+            let pattern =
+                f.phrases.concepts[k - FIRST_CONCEPT].map_or("", |i| phrases.concept_text(i));
+            format!("{} (\"{pattern}\")", CONCEPT_REASONS[k - FIRST_CONCEPT])
+        }
         _ => String::new(),
     }
 }
@@ -637,7 +873,7 @@ pub fn profile_hits(
     person: &Person,
     now: Option<Timestamp>,
     cfg: &EngineConfig,
-    stop: &StopPhrases,
+    phrases: &Phrases,
     finder: &LinkFinder,
     hits: &mut Vec<Hit>,
 ) {
@@ -664,7 +900,7 @@ pub fn profile_hits(
             ));
         }
         let n = normalize(text);
-        if let Some(p) = stop.find(&n.text) {
+        if let Some(p) = phrases.find_stop(&n.text) {
             hits.push(hit(
                 "profile_stop_phrase",
                 w.profile_stop_phrase,

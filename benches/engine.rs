@@ -57,6 +57,23 @@ fn bench(c: &mut Criterion) {
     let msgs = messages(&texts);
     let mut engine = Engine::new(EngineConfig::default(), TrainingSet::shipped()).unwrap();
 
+    // For a profiler (valgrind --tool=callgrind): this many stateless checks of the mix, then exit.
+    if let Some(n) = std::env::var("ENGINE_PROFILE_CHECKS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let mut norm = warden::engine::Normalized::default();
+        for i in 0..n {
+            if std::env::var_os("ENGINE_PROFILE_NORMALIZE").is_some() {
+                warden::engine::normalize_into(&texts[i % texts.len()], &mut norm);
+                black_box(&norm);
+            } else {
+                black_box(engine.check_stateless(&msgs[i % msgs.len()]));
+            }
+        }
+        return;
+    }
+
     let mut group = c.benchmark_group("engine");
     group.throughput(Throughput::Elements(1));
     let mut i = 0;

@@ -20,7 +20,9 @@ pub mod tokens;
 pub use config::{EngineConfig, KnownSpammersConfig, Weights};
 pub use data::TrainingSet;
 pub use known_spammers::{KnownSpammerEntry, KnownSpammers};
-pub use normalize::{Normalized, normalize, normalize_into, normalize_message};
+pub use normalize::{
+    Normalized, normalize, normalize_into, normalize_message, normalize_with_tokens,
+};
 pub use signals::estimate_account_created;
 
 use crate::model::{ChatId, Message, Person, Timestamp, UserId};
@@ -205,15 +207,14 @@ fn excluded_tokens() -> HashSet<String> {
 }
 
 impl Knowledge {
-    /// Hashes the words of `norm` into `tokens` and fills `out` with the classifier's features.
+    /// Fills `out` with the classifier's features of `norm` and its words `tokens`.
     fn features(
         &self,
         raw: &str,
         norm: &Normalized,
-        tokens: &mut Tokens,
+        tokens: &Tokens,
         out: &mut Features,
     ) -> TextFacts {
-        tokens.fill(&norm.text);
         let (dense, facts) = signals::text_signals(
             raw,
             norm,
@@ -251,11 +252,11 @@ impl Engine {
             spacing_min_run: cfg.spacing_min_run,
         };
         let mut samples = Vec::with_capacity(training.samples.len());
-        let mut tokens = Tokens::default();
+        let (mut norm, mut tokens) = (Normalized::default(), Tokens::default());
         for (text, label) in &training.samples {
-            let norm = normalize(text);
+            normalize_with_tokens(text, &mut norm, &mut tokens);
             let mut f = Features::default();
-            k.features(text, &norm, &mut tokens, &mut f);
+            k.features(text, &norm, &tokens, &mut f);
             if *label == Label::Spam {
                 k.templates.add(&norm.text);
             }
@@ -302,6 +303,8 @@ impl Engine {
             )
         };
         if msg.edited || seen <= self.cfg.first_messages {
+            // Words only for the content checks (trusted users' messages skip them).
+            scratch.tokens.fill(&scratch.norm.text);
             self.first_message_hits(msg, &raw, &mut scratch, &mut hits);
         }
         self.scratch = scratch;
@@ -336,7 +339,7 @@ impl Engine {
         STATELESS_SCRATCH.with(|cell| {
             // Taken out, not borrowed, so a nested check (none today) could never panic.
             let mut scratch = cell.take();
-            normalize_into(&raw, &mut scratch.norm);
+            normalize_with_tokens(&raw, &mut scratch.norm, &mut scratch.tokens);
             self.first_message_hits(msg, &raw, &mut scratch, &mut hits);
             cell.replace(scratch);
         });
@@ -383,9 +386,10 @@ impl Engine {
     /// A moderator's label, effective for the very next check: the classifier takes a few
     /// gradient steps on it, spam joins the template index, ham is remembered exactly.
     pub fn add_label(&mut self, text: &str, label: Label) {
-        let norm = normalize(text);
+        let (mut norm, mut tokens) = (Normalized::default(), Tokens::default());
+        normalize_with_tokens(text, &mut norm, &mut tokens);
         let mut f = Features::default();
-        self.k.features(text, &norm, &mut Tokens::default(), &mut f);
+        self.k.features(text, &norm, &tokens, &mut f);
         self.k.model.learn(&f, label == Label::Spam);
         let h = text_hash(&norm.text);
         match label {

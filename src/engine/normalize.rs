@@ -8,11 +8,11 @@
 //! Cyrillic alphabet (ў ґ є ї ђ џ қ ә ң ө ұ ү һ і) are Cyrillic, so real Ukrainian, Belarusian, Serbian
 //! and Kazakh words never count as mixed. Emoji are counted by grapheme and dropped from the words.
 
+use super::tokens::Tokens;
 use crate::model::{Entity, EntityKind, Message};
 use regex_syntax::hir::{Class, HirKind};
 use std::sync::OnceLock;
 use unicode_normalization::char::{decompose_canonical, decompose_compatible, is_combining_mark};
-use unicode_segmentation::UnicodeSegmentation;
 
 /// A normalised text and what normalisation noticed on the way.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,28 +64,43 @@ impl Normalized {
     }
 }
 
-/// Sorted code point ranges of a Unicode property, taken from regex-syntax's tables.
-struct CharTable(Vec<(char, char)>);
+/// A Unicode property, taken from regex-syntax's tables: a bitmap for the Basic Multilingual
+/// Plane (one load per lookup) and sorted ranges above it.
+struct CharTable {
+    bmp: Box<[u64; 1024]>,
+    astral: Vec<(char, char)>,
+}
 
 impl CharTable {
     fn from_class(pattern: &str) -> CharTable {
         let hir = regex_syntax::Parser::new()
             .parse(pattern)
             .expect("a valid Unicode property class");
-        match hir.kind() {
-            HirKind::Class(Class::Unicode(class)) => CharTable(
-                class
-                    .ranges()
-                    .iter()
-                    .map(|r| (r.start(), r.end()))
-                    .collect(),
-            ),
+        let ranges: Vec<(char, char)> = match hir.kind() {
+            HirKind::Class(Class::Unicode(class)) => class
+                .ranges()
+                .iter()
+                .map(|r| (r.start(), r.end()))
+                .collect(),
             other => panic!("{pattern} is not a character class: {other:?}"),
+        };
+        let mut bmp = Box::new([0u64; 1024]);
+        for &(lo, hi) in &ranges {
+            for c in lo as u32..=(hi as u32).min(0xFFFF) {
+                bmp[(c >> 6) as usize] |= 1 << (c & 63);
+            }
         }
+        let astral = ranges.into_iter().filter(|r| r.1 as u32 > 0xFFFF).collect();
+        CharTable { bmp, astral }
     }
 
+    #[inline]
     fn contains(&self, c: char) -> bool {
-        self.0
+        let c32 = c as u32;
+        if c32 <= 0xFFFF {
+            return self.bmp[(c32 >> 6) as usize] & (1 << (c32 & 63)) != 0;
+        }
+        self.astral
             .binary_search_by(|&(lo, hi)| {
                 if hi < c {
                     std::cmp::Ordering::Less
@@ -162,9 +177,77 @@ fn is_regional_indicator(c: char) -> bool {
     ('\u{1F1E6}'..='\u{1F1FF}').contains(&c)
 }
 
-fn is_emoji_grapheme(g: &str) -> bool {
-    g.chars()
-        .any(|c| is_pictographic(c) || is_regional_indicator(c) || c == '\u{20E3}')
+fn is_emoji_char(c: char) -> bool {
+    is_pictographic(c) || is_regional_indicator(c) || c == '\u{20E3}'
+}
+
+/// UAX #29 Extend: joins the cluster before it, and keeps an emoji + ZWJ sequence going.
+fn grapheme_extend_table() -> &'static CharTable {
+    static TABLE: OnceLock<CharTable> = OnceLock::new();
+    TABLE.get_or_init(|| CharTable::from_class(r"\p{Grapheme_Cluster_Break=Extend}"))
+}
+
+/// UAX #29 SpacingMark: joins the cluster before it.
+fn grapheme_spacing_mark_table() -> &'static CharTable {
+    static TABLE: OnceLock<CharTable> = OnceLock::new();
+    TABLE.get_or_init(|| CharTable::from_class(r"\p{Grapheme_Cluster_Break=SpacingMark}"))
+}
+
+/// Extended grapheme clusters of `text` holding an emoji character (Extended_Pictographic, a flag
+/// or a keycap). Of the UAX #29 rules only those that can put two emoji characters in one cluster
+/// matter for the count: Extend/ZWJ/SpacingMark join the cluster before them (GB9, GB9a), an emoji
+/// after emoji + Extend* + ZWJ joins it (GB11), and regional indicators pair up (GB12, GB13).
+/// Controls, Hangul and Prepend only decide where clusters without emoji split, so they change
+/// no count. Tested against unicode-segmentation.
+fn emoji_clusters(text: &str) -> u32 {
+    let (mut count, mut cluster_has_emoji) = (0u32, false);
+    // GB11: the cluster so far is emoji + Extend* (1) or that + ZWJ (2).
+    let mut zwj_state = 0u8;
+    let mut odd_flags = false;
+    for c in text.chars() {
+        if c < '\u{A9}'
+            || ('\u{AF}'..'\u{300}').contains(&c)
+            || ('\u{400}'..='\u{482}').contains(&c)
+            || ('\u{48A}'..='\u{52F}').contains(&c)
+        {
+            // Letters, digits and punctuation of Latin and Cyrillic (not the Cyrillic combining
+            // marks U+0483..U+0489): none joins a cluster, none is emoji.
+            cluster_has_emoji = false;
+            zwj_state = 0;
+            odd_flags = false;
+            continue;
+        }
+        let pictographic = is_pictographic(c);
+        let flag = is_regional_indicator(c);
+        let extend = c >= '\u{300}' && grapheme_extend_table().contains(c);
+        let joins = if flag {
+            odd_flags
+        } else if pictographic {
+            zwj_state == 2
+        } else {
+            extend
+                || c == '\u{200D}'
+                || (c >= '\u{300}' && grapheme_spacing_mark_table().contains(c))
+        };
+        if !joins {
+            cluster_has_emoji = false;
+        }
+        if (pictographic || flag || c == '\u{20E3}') && !cluster_has_emoji {
+            count += 1;
+            cluster_has_emoji = true;
+        }
+        zwj_state = if pictographic {
+            1
+        } else if c == '\u{200D}' && zwj_state == 1 {
+            2
+        } else if extend && zwj_state == 1 {
+            1
+        } else {
+            0
+        };
+        odd_flags = flag && !odd_flags;
+    }
+    count
 }
 
 /// Letters that NFKC turns into plain ones: the "fancy font" trick.
@@ -303,6 +386,25 @@ fn to_latin(c: char) -> Option<char> {
     if let Some(l) = cyrillic_to_latin(c) {
         return Some(l);
     }
+    // The Cyrillic block is looked up once (lookalike words are full of it).
+    if ('\u{400}'..='\u{52F}').contains(&c) {
+        static CYRILLIC: OnceLock<[u8; 0x130]> = OnceLock::new();
+        let table = CYRILLIC.get_or_init(|| {
+            std::array::from_fn(|k| {
+                char::from_u32(0x400 + k as u32)
+                    .and_then(skeleton_letter)
+                    .map_or(0, |l| l as u8)
+            })
+        });
+        return Some(table[c as usize - 0x400])
+            .filter(|&l| l != 0)
+            .map(char::from);
+    }
+    skeleton_letter(c)
+}
+
+/// The UTS #39 prototype of `c` when it is one ASCII letter (lower-cased).
+fn skeleton_letter(c: char) -> Option<char> {
     let mut buf = [0u8; 4];
     let mut skeleton = unicode_security::skeleton(c.encode_utf8(&mut buf));
     match (skeleton.next(), skeleton.next()) {
@@ -330,6 +432,8 @@ struct Word {
     greek: u32,
     exotic: u32,
     letters: u32,
+    /// ASCII digits.
+    digits: u32,
     /// Byte offset in the original text where the word started (for the lookalike example).
     raw_start: usize,
     in_word: bool,
@@ -338,6 +442,10 @@ struct Word {
 struct Builder<'a> {
     raw: &'a str,
     out: &'a mut Normalized,
+    /// The words of the output, when asked for.
+    tokens: Option<&'a mut Tokens>,
+    /// Characters in the output so far (spaces included).
+    text_chars: u32,
     word: Word,
     /// Output bytes of the current run of single-letter words ("w o r d") and its length.
     run_start: usize,
@@ -379,12 +487,31 @@ impl Builder<'_> {
         }
     }
 
+    /// Opens the word at byte `i` of the original if needed and starts its output (after a
+    /// space) if it has none yet; the caller counts the characters.
+    #[inline]
+    fn start_run(&mut self, i: usize) {
+        let w = &mut self.word;
+        if !w.in_word {
+            w.in_word = true;
+            w.raw_start = i;
+        }
+        if w.chars == 0 {
+            if !self.out.text.is_empty() {
+                self.out.text.push(' ');
+                self.text_chars += 1;
+            }
+            w.start = self.out.text.len();
+        }
+    }
+
     #[inline]
     fn push_char(&mut self, c: char) {
         let w = &mut self.word;
         if w.chars == 0 {
             if !self.out.text.is_empty() {
                 self.out.text.push(' ');
+                self.text_chars += 1;
             }
             w.start = self.out.text.len();
         }
@@ -394,6 +521,8 @@ impl Builder<'_> {
             if c.is_ascii_alphabetic() {
                 w.latin += 1;
                 w.letters += 1;
+            } else {
+                w.digits += 1;
             }
             self.out.text.push(c);
             return;
@@ -461,10 +590,14 @@ impl Builder<'_> {
         }
     }
 
+    #[inline]
     fn end_word(&mut self, raw_end: usize) {
-        if !self.word.in_word {
-            return;
+        if self.word.in_word {
+            self.close_word(raw_end);
         }
+    }
+
+    fn close_word(&mut self, raw_end: usize) {
         self.word.in_word = false;
         let w = std::mem::take(&mut self.word);
         if w.chars == 0 {
@@ -477,6 +610,7 @@ impl Builder<'_> {
         if scripts > 1 || (w.exotic > 0 && w.exotic < w.letters) {
             self.fold_lookalike(&w, raw_end);
         }
+        let word_bytes = self.out.text.len() - w.start;
         let single_letter = w.chars == 1 && w.letters == 1;
         if single_letter {
             if self.run_len == 0 {
@@ -484,9 +618,22 @@ impl Builder<'_> {
             }
             self.run_len += 1;
             self.run_end = self.out.text.len();
-        } else {
+        } else if self.run_len > 0 {
+            // Joining the run before this word moves the word left.
             self.close_run();
         }
+        if let Some(tokens) = self.tokens.as_deref_mut() {
+            let end = self.out.text.len();
+            tokens.push_word(
+                &self.out.text,
+                end - word_bytes,
+                end,
+                self.text_chars,
+                w.chars,
+                w.digits == w.chars,
+            );
+        }
+        self.text_chars += w.chars;
     }
 
     /// A word mixing scripts: count it when it is a disguise and map it to one alphabet.
@@ -530,28 +677,40 @@ impl Builder<'_> {
                 self.out.lookalike_example = Some(example.chars().take(40).collect());
             }
         }
-        let mapped: String = word
-            .chars()
-            .map(|c| {
-                let m = if to_cyr {
-                    if script_of(c) == Script::Cyrillic {
-                        None
-                    } else {
-                        to_cyrillic(c)
-                    }
-                } else if matches!(
-                    script_of(c),
-                    Script::Cyrillic | Script::Greek | Script::Exotic
-                ) {
-                    to_latin(c)
-                } else {
+        let map = |c: char| {
+            let m = if to_cyr {
+                if script_of(c) == Script::Cyrillic {
                     None
-                };
-                m.unwrap_or(c)
-            })
-            .collect();
+                } else {
+                    to_cyrillic(c)
+                }
+            } else if matches!(
+                script_of(c),
+                Script::Cyrillic | Script::Greek | Script::Exotic
+            ) {
+                to_latin(c)
+            } else {
+                None
+            };
+            m.unwrap_or(c)
+        };
+        // Mapped on the stack (words are short), then written over the word.
+        let mut mapped = ['\0'; 48];
+        let mut n = 0;
+        for c in word.chars() {
+            if n == mapped.len() {
+                let long: String = word.chars().map(map).collect();
+                self.out.text.truncate(w.start);
+                self.out.text.push_str(&long);
+                return;
+            }
+            mapped[n] = map(c);
+            n += 1;
+        }
         self.out.text.truncate(w.start);
-        self.out.text.push_str(&mapped);
+        for &c in &mapped[..n] {
+            self.out.text.push(c);
+        }
     }
 
     /// A run of 4+ single letters is a split word: join it back ("з а р а б о т о к" → "заработок").
@@ -567,6 +726,22 @@ impl Builder<'_> {
             self.out
                 .text
                 .replace_range(self.run_start..self.run_end, &joined);
+            // The run's spaces are gone; its letters are one word now.
+            self.text_chars -= self.run_len - 1;
+            if let Some(tokens) = self.tokens.as_deref_mut() {
+                let first = tokens.list.len() - self.run_len as usize;
+                let chars_before = tokens.list[first].chars_before;
+                tokens.list.truncate(first);
+                let end = self.run_start + joined.len();
+                tokens.push_word(
+                    &self.out.text,
+                    self.run_start,
+                    end,
+                    chars_before,
+                    self.run_len,
+                    false,
+                );
+            }
         }
         self.run_len = 0;
     }
@@ -588,8 +763,20 @@ pub fn normalize(raw: &str) -> Normalized {
 /// whole text each character is compatibility-decomposed (NFKD); words drop combining marks anyway,
 /// and NFD of NFKC is NFKD, so the words are the same.
 pub fn normalize_into(raw: &str, out: &mut Normalized) {
+    normalize_words(raw, out, None);
+}
+
+/// [`normalize_into`] that also splits the result into hashed words, as [`Tokens::fill`] of the
+/// text would but without another pass over it.
+pub fn normalize_with_tokens(raw: &str, out: &mut Normalized, tokens: &mut Tokens) {
+    tokens.list.clear();
+    normalize_words(raw, out, Some(tokens));
+}
+
+fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>) {
     let mut text = std::mem::take(&mut out.text);
     text.clear();
+    text.reserve(raw.len());
     *out = Normalized {
         text,
         ..Normalized::default()
@@ -597,6 +784,8 @@ pub fn normalize_into(raw: &str, out: &mut Normalized) {
     let mut b = Builder {
         raw,
         out,
+        tokens,
+        text_chars: 0,
         word: Word::default(),
         run_start: 0,
         run_end: 0,
@@ -607,35 +796,91 @@ pub fn normalize_into(raw: &str, out: &mut Normalized) {
     // Shouting: runs of 4+ letters all in capitals.
     let (mut run, mut all_upper, mut shouting) = (0u32, true, 0u32);
     let (mut currency, mut digit) = (false, false);
-    for (i, c) in raw.char_indices() {
-        if c.is_ascii() {
-            if c.is_ascii_alphabetic() {
-                let upper = c.is_ascii_uppercase();
-                b.out.letters += 1;
-                b.out.uppercase += upper as u32;
-                run += 1;
-                all_upper &= upper;
-            } else {
-                shouting += (run >= 4 && all_upper) as u32;
-                run = 0;
-                all_upper = true;
-                digit |= c.is_ascii_digit();
-                currency |= c == '$';
+    // Kept in registers by the fast paths, added to `out` at the end.
+    let (mut letters, mut uppercase, mut visible) = (0u32, 0u32, 0u32);
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        // Fast paths for runs of ASCII letters and digits and of basic Cyrillic letters
+        // (U+0400..U+045F), most of every chat: the same steps as the general path below,
+        // without decoding, tables or decomposition, counted once per run.
+        if byte.is_ascii_alphanumeric() {
+            b.start_run(i);
+            let start = i;
+            let mut alpha = 0u32;
+            while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+                let byte = bytes[i];
+                if byte.is_ascii_alphabetic() {
+                    let upper = byte.is_ascii_uppercase();
+                    alpha += 1;
+                    uppercase += upper as u32;
+                    run += 1;
+                    all_upper &= upper;
+                } else {
+                    shouting += (run >= 4 && all_upper) as u32;
+                    run = 0;
+                    all_upper = true;
+                    digit = true;
+                }
+                i += 1;
             }
-            b.out.visible += !c.is_ascii_whitespace() as u32;
-            b.word_char(c, i);
+            let at = b.out.text.len();
+            b.out.text.push_str(&raw[start..i]);
+            b.out.text[at..].make_ascii_lowercase();
+            let n = (i - start) as u32;
+            letters += alpha;
+            visible += n;
+            let w = &mut b.word;
+            w.chars += n;
+            w.latin += alpha;
+            w.letters += alpha;
+            w.digits += n - alpha;
             continue;
         }
-        if ('\u{400}'..='\u{45F}').contains(&c) {
-            let upper = c <= '\u{42F}';
-            b.out.letters += 1;
-            b.out.visible += 1;
-            b.out.uppercase += upper as u32;
-            run += 1;
-            all_upper &= upper;
-            b.word_char(c, i);
+        if byte < 0x80 {
+            shouting += (run >= 4 && all_upper) as u32;
+            run = 0;
+            all_upper = true;
+            currency |= byte == b'$';
+            visible += !byte.is_ascii_whitespace() as u32;
+            b.end_word(i);
+            i += 1;
             continue;
         }
+        if byte == 0xD0 || (byte == 0xD1 && bytes[i + 1] < 0xA0) {
+            b.start_run(i);
+            let start = i;
+            let (len, upper, changes) = basic_cyrillic_run(&bytes[i..]);
+            i += len;
+            let n = ((i - start) / 2) as u32;
+            uppercase += upper;
+            run += n;
+            all_upper &= upper == n;
+            if changes {
+                // Capitals, й, ё, ў...: letter by letter.
+                for pair in bytes[start..i].chunks_exact(2) {
+                    let c = ((pair[0] as usize & 0x1F) << 6) | (pair[1] as usize & 0x3F);
+                    b.out.text.push(BASIC_CYRILLIC_CHARS[c - 0x400]);
+                }
+            } else {
+                // Already lower case and folded: the original bytes, already valid UTF-8.
+                b.out.text.push_str(&raw[start..i]);
+            }
+            letters += n;
+            visible += n;
+            let w = &mut b.word;
+            w.chars += n;
+            w.cyrillic += n;
+            w.letters += n;
+            continue;
+        }
+        let Some(c) = raw[i..].chars().next() else {
+            break;
+        };
+        let char_start = i;
+        i += c.len_utf8();
+        let i = char_start;
         let letter = is_letter(c);
         if letter {
             run += 1;
@@ -662,9 +907,7 @@ pub fn normalize_into(raw: &str, out: &mut Normalized) {
         if is_styled_letter(c) {
             b.out.styled_letters += 1;
         }
-        if first_emoji.is_none()
-            && (is_pictographic(c) || is_regional_indicator(c) || c == '\u{20E3}')
-        {
+        if first_emoji.is_none() && is_emoji_char(c) {
             first_emoji = Some(i);
         }
         let mark = is_combining_mark(c);
@@ -683,18 +926,105 @@ pub fn normalize_into(raw: &str, out: &mut Normalized) {
     b.end_word(raw.len());
     b.close_run();
     shouting += (run >= 4 && all_upper) as u32;
+    b.out.letters += letters;
+    b.out.uppercase += uppercase;
+    b.out.visible += visible;
     let out = b.out;
     out.shouting_words = shouting;
     out.money_sign = currency && digit;
     // Grapheme clusters from the first emoji-ish character on: nothing before it can join a
     // cluster holding an emoji character, and the segmentation after it is the same.
     if let Some(start) = first_emoji {
-        out.emoji = raw[start..]
-            .graphemes(true)
-            .filter(|g| is_emoji_grapheme(g))
-            .count() as u32;
+        out.emoji = emoji_clusters(&raw[start..]);
     }
 }
+
+/// U+0400..U+045F lower-cased with diacritics folded (й→и, ё→е, ў→у, ї→і, ...): what the general
+/// path makes of each, so the fast path is a lookup.
+static BASIC_CYRILLIC_FOLDED: [[u8; 2]; 0x60] = {
+    let mut table = [[0u8; 2]; 0x60];
+    let mut k = 0;
+    while k < 0x60 {
+        let c = 0x400 + k as u32;
+        let lower = match c {
+            0x410..=0x42F => c + 0x20,
+            0x400..=0x40F => c + 0x50,
+            _ => c,
+        };
+        let folded = match lower {
+            0x439 => 0x438,         // й → и
+            0x451 | 0x450 => 0x435, // ё ѐ → е
+            0x453 => 0x433,         // ѓ → г
+            0x457 => 0x456,         // ї → і
+            0x45C => 0x43A,         // ќ → к
+            0x45D => 0x438,         // ѝ → и
+            0x45E => 0x443,         // ў → у
+            other => other,
+        };
+        // U+0430..U+045F in UTF-8: two bytes.
+        table[k] = [0xC0 | (folded >> 6) as u8, 0x80 | (folded & 0x3F) as u8];
+        k += 1;
+    }
+    table
+};
+
+/// Per letter of U+0400..U+045F, indexed by the low bit of its UTF-8 lead byte (D0/D1) and the
+/// six payload bits of the second byte: capital (`UPPER`), and changed by folding (`FOLDS`).
+const UPPER: u8 = 1;
+const FOLDS: u8 = 2;
+static BASIC_CYRILLIC_FLAGS: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let mut k = 0;
+    while k < 0x60 {
+        let c = 0x400 + k as u32;
+        let utf8 = [0xC0 | (c >> 6) as u8, 0x80 | (c & 0x3F) as u8];
+        let index = ((utf8[0] as usize & 1) << 6) | (utf8[1] as usize & 0x3F);
+        let folded = BASIC_CYRILLIC_FOLDED[k];
+        let upper = if c <= 0x42F { UPPER } else { 0 };
+        let folds = if folded[0] != utf8[0] || folded[1] != utf8[1] {
+            FOLDS
+        } else {
+            0
+        };
+        table[index] = upper | folds;
+        k += 1;
+    }
+    table
+};
+
+/// The run of U+0400..U+045F letters `bytes` starts with: its byte length, its capitals, and
+/// whether folding changes any letter.
+#[inline]
+fn basic_cyrillic_run(bytes: &[u8]) -> (usize, u32, bool) {
+    let (mut k, mut upper, mut flags_seen) = (0usize, 0u32, 0u8);
+    for pair in bytes.chunks_exact(2) {
+        let (lead, next) = (pair[0], pair[1]);
+        if !(lead == 0xD0 || (lead == 0xD1 && next < 0xA0)) {
+            break;
+        }
+        let flags = BASIC_CYRILLIC_FLAGS[((lead as usize & 1) << 6) | (next as usize & 0x3F)];
+        upper += (flags & UPPER) as u32;
+        flags_seen |= flags;
+        k += 2;
+    }
+    (k, upper, flags_seen & FOLDS != 0)
+}
+
+/// [`BASIC_CYRILLIC_FOLDED`] as characters.
+static BASIC_CYRILLIC_CHARS: [char; 0x60] = {
+    let mut table = ['\0'; 0x60];
+    let mut k = 0;
+    while k < 0x60 {
+        let [hi, lo] = BASIC_CYRILLIC_FOLDED[k];
+        let c = ((hi as u32 & 0x1F) << 6) | (lo as u32 & 0x3F);
+        table[k] = match char::from_u32(c) {
+            Some(ch) => ch,
+            None => '\0',
+        };
+        k += 1;
+    }
+    table
+};
 
 /// Characters that are NFKC-normalised starters whatever surrounds them.
 #[inline]
@@ -814,6 +1144,81 @@ mod tests {
         assert_eq!(n.text, "hi 1 ok");
         assert_eq!(normalize("© 2024 plain").emoji, 1);
         assert_eq!(normalize("просто текст").emoji, 0);
+    }
+
+    #[test]
+    fn words_from_the_normalisation_are_those_of_the_text() {
+        for text in [
+            "Привет, мир! з а р а б о т о к онлайн 12 345 ЗАРАБОТОК",
+            "a b c d e f g h ok",
+            "САSINO бонус 𝐟𝐫𝐞𝐞 ﬁnal 😀 x y z w",
+            "１２３ full ｗｉｄｔｈ ёжик йогурт",
+            "",
+            "  ,, ",
+        ] {
+            let mut n = Normalized::default();
+            let mut t = Tokens::default();
+            normalize_with_tokens(text, &mut n, &mut t);
+            let mut expected = Tokens::default();
+            expected.fill(&n.text);
+            assert_eq!(
+                format!("{:?}", t.list),
+                format!("{:?}", expected.list),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn emoji_clusters_agree_with_unicode_segmentation() {
+        use unicode_segmentation::UnicodeSegmentation;
+        let pieces = [
+            "a",
+            "ж",
+            " ",
+            "\n",
+            "\u{1}",
+            "😀",
+            "👍",
+            "🏽",
+            "\u{200D}",
+            "\u{FE0F}",
+            "\u{20E3}",
+            "🇺",
+            "🇦",
+            "©",
+            "1",
+            "\u{301}",
+            "\u{E0067}",
+            "👨",
+            "\u{0903}",
+            "\u{1100}",
+            "\u{0600}",
+            "🏴",
+            "❤",
+            "\u{483}",
+            "ї",
+            "«",
+            "\u{AD}",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..(state % 12) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let expected = text
+                .graphemes(true)
+                .filter(|g| g.chars().any(is_emoji_char))
+                .count() as u32;
+            assert_eq!(emoji_clusters(&text), expected, "{text:?}");
+        }
     }
 
     #[test]

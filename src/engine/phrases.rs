@@ -3,7 +3,9 @@
 //! (groups of words meaning one idea in many wordings and languages).
 
 use super::normalize::normalize;
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind, StartKind};
 use std::collections::HashSet;
 
 /// Concept groups, in the order of their classifier features; `concepts.txt` sections must use
@@ -49,7 +51,9 @@ pub struct Phrases {
     pub exact: HashSet<String>,
     concepts: Vec<ConceptPattern>,
     kinds: Vec<Kind>,
-    matcher: Option<AhoCorasick>,
+    /// Byte length of each pattern, to find where a match starts.
+    lengths: Vec<u32>,
+    matcher: Option<DFA>,
 }
 
 /// The phrases found in one text: the first stop phrase and, per concept, the first pattern.
@@ -120,6 +124,7 @@ impl Phrases {
             exact: HashSet::new(),
             concepts,
             kinds: Vec::new(),
+            lengths: Vec::new(),
             matcher: None,
         };
         phrases.set_stop_phrases(include_str!("../../assets/stop-phrases.txt").lines());
@@ -167,11 +172,13 @@ impl Phrases {
                 word_end: p.word_end,
             });
         }
-        // Standard semantics so overlapping search reports every pattern, not just the
+        self.lengths = patterns.iter().map(|p| p.len() as u32).collect();
+        // Standard semantics so that every state knows every pattern ending there, not just the
         // leftmost; a DFA because the text is scanned once per check and the set rarely changes.
-        self.matcher = AhoCorasick::builder()
+        self.matcher = DFA::builder()
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
+            .start_kind(StartKind::Unanchored)
+            .prefilter(false)
             .build(&patterns)
             .ok();
     }
@@ -184,21 +191,34 @@ impl Phrases {
         };
         let bytes = normalized.as_bytes();
         let stops = self.contains.len() as u32;
-        for m in matcher.find_overlapping_iter(normalized) {
-            let id = m.pattern().as_u32();
-            match self.kinds[id as usize] {
-                Kind::Stop(i) => {
-                    hits.stop.get_or_insert(i);
-                }
-                Kind::Concept { concept, word_end } => {
-                    let slot = &mut hits.concepts[concept as usize];
-                    if slot.is_some() {
-                        continue;
+        let Ok(mut state) = matcher.start_state(Anchored::No) else {
+            return hits;
+        };
+        // The automaton's own loop, byte by byte: the iterator API costs more per match than
+        // the whole scan of a short text.
+        for (i, &byte) in bytes.iter().enumerate() {
+            state = matcher.next_state(Anchored::No, state, byte);
+            if !matcher.is_special(state) || !matcher.is_match(state) {
+                continue;
+            }
+            let end = i + 1;
+            for k in 0..matcher.match_len(state) {
+                let id = matcher.match_pattern(state, k).as_u32();
+                match self.kinds[id as usize] {
+                    Kind::Stop(i) => {
+                        hits.stop.get_or_insert(i);
                     }
-                    let starts_word = m.start() == 0 || bytes[m.start() - 1] == b' ';
-                    let ends_ok = !word_end || m.end() == bytes.len() || bytes[m.end()] == b' ';
-                    if starts_word && ends_ok {
-                        *slot = Some(id - stops);
+                    Kind::Concept { concept, word_end } => {
+                        let slot = &mut hits.concepts[concept as usize];
+                        if slot.is_some() {
+                            continue;
+                        }
+                        let start = end - self.lengths[id as usize] as usize;
+                        let starts_word = start == 0 || bytes[start - 1] == b' ';
+                        let ends_ok = !word_end || end == bytes.len() || bytes[end] == b' ';
+                        if starts_word && ends_ok {
+                            *slot = Some(id - stops);
+                        }
                     }
                 }
             }

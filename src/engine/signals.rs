@@ -2,7 +2,7 @@
 //! learns their weights); signals the training texts cannot show use the configured weights.
 
 use super::config::EngineConfig;
-use super::normalize::{Normalized, entity_text, normalize};
+use super::normalize::{Normalized, entity_text, is_letter, normalize};
 use super::phrases::{CONCEPTS, PhraseHits, Phrases};
 use super::tokens::Tokens;
 use super::{Hit, hit};
@@ -234,7 +234,17 @@ pub struct DomainLists {
     pub shorteners: HashSet<String>,
     pub suspicious_tlds: HashSet<String>,
     /// Well-known domains with their UTS #39 skeletons.
-    pub well_known: Vec<(String, String)>,
+    pub well_known: Vec<KnownDomain>,
+    well_known_set: HashSet<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct KnownDomain {
+    pub domain: String,
+    pub skeleton: String,
+    /// The second-level name ("google" of "google.com").
+    name: String,
+    bigrams: u64,
 }
 
 fn list_lines(text: &str) -> impl Iterator<Item = &str> {
@@ -244,11 +254,97 @@ fn list_lines(text: &str) -> impl Iterator<Item = &str> {
 }
 
 fn skeleton(s: &str) -> String {
+    // NFD leaves ASCII alone, so when every character's prototype is ASCII the skeleton is the
+    // prototypes joined, without the generic per-character lookups.
+    let table = ascii_skeletons();
+    if s.bytes()
+        .all(|b| table.get(b as usize).is_some_and(Option::is_some))
+    {
+        return s
+            .bytes()
+            .filter_map(|b| table[b as usize].as_deref())
+            .collect();
+    }
     unicode_security::skeleton(s).collect()
+}
+
+/// UTS #39 prototype of each ASCII character when it is ASCII too.
+fn ascii_skeletons() -> &'static [Option<String>; 128] {
+    static TABLE: std::sync::OnceLock<[Option<String>; 128]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        std::array::from_fn(|b| {
+            let c = char::from(b as u8);
+            let p: String = unicode_security::skeleton(c.encode_utf8(&mut [0; 4])).collect();
+            p.is_ascii().then_some(p)
+        })
+    })
+}
+
+/// A 64-bit set of hashed byte pairs: edit distance <= 2 can lose at most 4 of a word's pairs,
+/// so more missing bits rule a domain out before the edit distance is computed.
+fn bigram_mask(s: &str) -> u64 {
+    s.as_bytes().windows(2).fold(0u64, |m, w| {
+        m | 1u64 << ((w[0] as u32 * 31 + w[1] as u32) % 64)
+    })
+}
+
+/// Levenshtein distance (in characters) of `a` and `b` is at most 2; banded and without
+/// allocation for short ASCII strings.
+fn within_two_edits(a: &str, b: &str) -> bool {
+    const BAND: usize = 2;
+    if !a.is_ascii() || !b.is_ascii() || a.len() > 62 || b.len() > 62 {
+        return strsim::levenshtein(a, b) <= BAND;
+    }
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len().abs_diff(b.len()) > BAND {
+        return false;
+    }
+    let big = 1_000u16;
+    let mut prev = [big; 64];
+    let mut cur = [big; 64];
+    for (j, cell) in prev.iter_mut().enumerate().take(b.len().min(BAND) + 1) {
+        *cell = j as u16;
+    }
+    for i in 1..=a.len() {
+        let lo = i.saturating_sub(BAND).max(1);
+        let hi = (i + BAND).min(b.len());
+        cur[lo - 1] = if lo == 1 && i <= BAND { i as u16 } else { big };
+        let mut best = cur[lo - 1];
+        for j in lo..=hi {
+            let cost = (a[i - 1] != b[j - 1]) as u16;
+            let v = (prev[j - 1] + cost).min(prev[j] + 1).min(cur[j - 1] + 1);
+            cur[j] = v;
+            best = best.min(v);
+        }
+        if hi + 1 < 64 {
+            cur[hi + 1] = big;
+        }
+        if best as usize > BAND {
+            return false;
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()] as usize <= BAND
 }
 
 impl DomainLists {
     pub fn shipped() -> DomainLists {
+        let well_known: Vec<KnownDomain> =
+            list_lines(include_str!("../../assets/engine/well-known-domains.txt"))
+                .map(|d| {
+                    let domain = d.to_lowercase();
+                    let name = domain
+                        .rsplit_once('.')
+                        .map_or(domain.as_str(), |(n, _)| n)
+                        .to_string();
+                    KnownDomain {
+                        skeleton: skeleton(&domain),
+                        bigrams: bigram_mask(&domain),
+                        name,
+                        domain,
+                    }
+                })
+                .collect();
         DomainLists {
             shorteners: list_lines(include_str!("../../assets/engine/shorteners.txt"))
                 .map(str::to_lowercase)
@@ -256,9 +352,8 @@ impl DomainLists {
             suspicious_tlds: list_lines(include_str!("../../assets/engine/suspicious-tlds.txt"))
                 .map(str::to_lowercase)
                 .collect(),
-            well_known: list_lines(include_str!("../../assets/engine/well-known-domains.txt"))
-                .map(|d| (d.to_lowercase(), skeleton(&d.to_lowercase())))
-                .collect(),
+            well_known_set: well_known.iter().map(|k| k.domain.clone()).collect(),
+            well_known,
         }
     }
 
@@ -266,29 +361,34 @@ impl DomainLists {
     pub fn imitated(&self, domain: &str) -> Option<&str> {
         let (name, _) = domain.rsplit_once('.')?;
         let name = name.rsplit('.').next().unwrap_or(name);
-        for (known, _) in &self.well_known {
-            if domain == known
-                || (domain.len() > known.len()
-                    && domain.ends_with(known.as_str())
-                    && domain.as_bytes()[domain.len() - known.len() - 1] == b'.')
-            {
+        // The domain itself or a subdomain of a well-known one.
+        let mut suffix = domain;
+        loop {
+            if self.well_known_set.contains(suffix) {
                 return None;
+            }
+            match suffix.split_once('.') {
+                Some((_, rest)) => suffix = rest,
+                None => break,
             }
         }
         let domain_skeleton = skeleton(domain);
         let domain_chars = domain.chars().count();
-        for (known, known_skeleton) in &self.well_known {
-            // Edit distance is at least the length difference: skip the DP when that is over 2
-            // (the shipped domains are ASCII: bytes are characters).
-            let close = known.len() >= 6
-                && domain_chars.abs_diff(known.len()) <= 2
-                && strsim::levenshtein(domain, known) <= 2;
-            if close || domain_skeleton == *known_skeleton {
-                return Some(known);
+        // Byte pairs stand for character pairs only in ASCII.
+        let ascii = domain.is_ascii();
+        let domain_bigrams = bigram_mask(domain);
+        for known in &self.well_known {
+            // Edit distance is at least the length difference, and two edits lose at most four
+            // byte pairs: cheap tests before the distance (the shipped domains are ASCII).
+            let close = known.domain.len() >= 6
+                && domain_chars.abs_diff(known.domain.len()) <= 2
+                && (!ascii || (known.bigrams & !domain_bigrams).count_ones() <= 4)
+                && within_two_edits(domain, &known.domain);
+            if close || domain_skeleton == known.skeleton {
+                return Some(&known.domain);
             }
-            let known_name = known.rsplit_once('.').map_or(known.as_str(), |(n, _)| n);
-            if known_name.len() >= 5 && name != known_name && name.contains(known_name) {
-                return Some(known);
+            if known.name.len() >= 5 && name != known.name && name.contains(known.name.as_str()) {
+                return Some(&known.domain);
             }
         }
         None
@@ -481,12 +581,16 @@ pub fn text_signals(
         }
         prev_number = number;
     }
-    f.phone = phone_number(raw);
+    // A phone number needs ten digits; most texts have far fewer (a vectorised count).
+    let digits = norm.text.bytes().filter(u8::is_ascii_digit).count();
+    if digits >= 10 {
+        f.phone = phone_number(raw);
+    }
     f.money |= norm.money_sign;
     let link_letters = raw.len().saturating_sub(link_bytes);
     f.words_outside_links = if f.links > 0 {
         raw.split_whitespace()
-            .filter(|w| !w.contains('.') && w.chars().any(char::is_alphabetic))
+            .filter(|w| !w.contains('.') && w.chars().any(is_letter))
             .count() as u32
     } else {
         link_letters as u32
@@ -614,8 +718,8 @@ fn is_per_word(w: &str) -> bool {
     )
 }
 
-/// A phone or card number: 10+ digits in groups separated by single spaces, dashes, dots or
-/// brackets, starting with `+` or written in several groups.
+/// A phone or card number: 10+ digits in groups separated by single spaces, dashes or brackets,
+/// starting with `+` or written in several groups (not dots: "12.03.2024 10:00" is a date).
 fn phone_number(raw: &str) -> Option<String> {
     let bytes = raw.as_bytes();
     let mut i = 0;
@@ -635,7 +739,7 @@ fn phone_number(raw: &str) -> Option<String> {
                 digits += 1;
                 groups += !in_group as u32;
                 in_group = true;
-            } else if matches!(c, b' ' | b'-' | b'(' | b')' | b'.')
+            } else if matches!(c, b' ' | b'-' | b'(' | b')')
                 && j + 1 < bytes.len()
                 && (bytes[j + 1].is_ascii_digit() || matches!(bytes[j + 1], b'(' | b' '))
                 && in_group | (c == b'(')
@@ -938,5 +1042,70 @@ pub fn profile_hits(
             w.premium,
             "premium account (spam farms buy it)".into(),
         ));
+    }
+}
+
+#[cfg(test)]
+mod domain_tests {
+    use super::*;
+
+    #[test]
+    fn banded_edit_distance_agrees_with_strsim() {
+        let alphabet = b"abcg.lo";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..50_000 {
+            let mut word = || -> String {
+                let n = next() % 9;
+                (0..n)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize] as char)
+                    .collect()
+            };
+            let a = word();
+            let b = word();
+            assert_eq!(
+                within_two_edits(&a, &b),
+                strsim::levenshtein(&a, &b) <= 2,
+                "{a:?} {b:?}"
+            );
+            // The byte-pair filter never rules out a close pair.
+            if strsim::levenshtein(&a, &b) <= 2 {
+                assert!(
+                    (bigram_mask(&a) & !bigram_mask(&b)).count_ones() <= 4,
+                    "{a:?} {b:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ascii_skeletons_match_the_generic_ones() {
+        for d in [
+            "paypa1.com",
+            "g00gle.com",
+            "rnicrosoft.com",
+            "vvhatsapp.com",
+            "t.me",
+            "my-site_1.io",
+            "a`b'c\"d",
+        ] {
+            assert_eq!(
+                skeleton(d),
+                unicode_security::skeleton(d).collect::<String>(),
+                "{d}"
+            );
+        }
+        // Every character a domain is made of has an ASCII prototype.
+        let table = ascii_skeletons();
+        assert!(
+            "abcdefghijklmnopqrstuvwxyz0123456789.-_"
+                .bytes()
+                .all(|b| table[b as usize].is_some())
+        );
     }
 }

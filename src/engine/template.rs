@@ -185,6 +185,9 @@ impl TemplateIndex {
             }
         }
         let candidates = &mut scratch.candidates;
+        if candidates.is_empty() {
+            return None;
+        }
         candidates.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let text = prefix(normalized);
         let hash = text_hash(text);

@@ -425,6 +425,17 @@ mod robustness {
             prop_assert_eq!(normalize(&s).text, normalize(&folded).text);
         }
 
+        /// The words the normalisation hands out are those of its text.
+        #[test]
+        fn words_of_the_normalisation_match_a_split_of_its_text(s in "\\PC{0,80}") {
+            let mut n = Normalized::default();
+            let mut t = tokens::Tokens::default();
+            crate::engine::normalize_with_tokens(&s, &mut n, &mut t);
+            let mut expected = tokens::Tokens::default();
+            expected.fill(&n.text);
+            prop_assert_eq!(format!("{:?}", t.list), format!("{:?}", expected.list));
+        }
+
         /// Buffers reused from a previous text change nothing.
         #[test]
         fn normalize_into_reuses_buffers_cleanly(a in "\\PC{0,80}", b in "\\PC{0,80}") {

@@ -26,6 +26,10 @@ pub const MONALENKA_HAM: &str = include_str!("../../assets/samples/monalenka-ham
 /// Written for Warden: other languages, newer scam formats, everyday chatter.
 pub const WARDEN_SPAM: &str = include_str!("../../assets/samples/warden-spam.txt");
 pub const WARDEN_HAM: &str = include_str!("../../assets/samples/warden-ham.txt");
+/// Written for Warden and never trained on (nor tuned against): how the engine does on recent
+/// scam formats and on chat about the same topics (Stars, VPNs, couriers, loans) it has not seen.
+pub const HOLDOUT_SPAM: &str = include_str!("../../assets/samples/holdout-spam.txt");
+pub const HOLDOUT_HAM: &str = include_str!("../../assets/samples/holdout-ham.txt");
 
 impl TrainingSet {
     /// Everything shipped in assets/samples.

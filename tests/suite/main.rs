@@ -11,6 +11,7 @@ mod console_pty;
 mod console_source;
 mod daemon;
 mod engine_cli;
+mod engine_holdout;
 mod headless_faults;
 mod headless_import;
 mod headless_samples;

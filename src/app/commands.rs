@@ -127,6 +127,27 @@ fn run(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Result<Str
                 format!("tag #{tag} removed from {user}")
             })
         }
+        Command::StopPhrase { phrase, on } => {
+            let phrase = phrase.trim().to_string();
+            if crate::engine::phrases::stop_phrase_key(&phrase).is_none() {
+                anyhow::bail!("\"{phrase}\" has no letters or digits left to match");
+            }
+            pipeline
+                .store()
+                .writer()
+                .commit(warden_store::WriteOp::SetStopPhrase {
+                    phrase: phrase.clone(),
+                    enabled: on,
+                    by: by.to_string(),
+                    at: now,
+                })?;
+            let in_effect = pipeline.engine.edit_stop_phrases([(phrase.as_str(), on)]);
+            Ok(if on {
+                format!("stop phrase \"{phrase}\" added ({in_effect} in effect)")
+            } else {
+                format!("stop phrase \"{phrase}\" switched off ({in_effect} in effect)")
+            })
+        }
         Command::Note { user, text } => {
             let note = Some(text.trim().to_string()).filter(|n| !n.is_empty());
             pipeline.policy.users.set_note(user, note.clone(), now);

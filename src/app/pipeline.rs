@@ -132,7 +132,9 @@ impl Pipeline {
                 training.samples.push((label.text, kind));
             }
         }
-        let engine = Engine::new(engine_cfg, training).context("cannot build the engine")?;
+        let mut engine = Engine::new(engine_cfg, training).context("cannot build the engine")?;
+        let stop_edits = reader.stop_phrases()?;
+        engine.edit_stop_phrases(stop_edits.iter().map(|e| (e.phrase.as_str(), e.enabled)));
         let rules: RuleSet =
             policy::rule_store::load_or_seed(&store, policy_cfg.regex_size_limit, now)
                 .context("cannot load the rules")?;

@@ -99,6 +99,10 @@ pub enum Command {
     /// Moderation rules: list, validate, import, export, history.
     #[command(subcommand)]
     Rules(crate::policy::cli::RulesCommand),
+    /// Stop phrases: the shipped list with moderators' additions and removals (a running console
+    /// applies changes at its next start; in the console use `:stop`, `:unstop`).
+    #[command(subcommand)]
+    StopPhrases(records::StopPhrasesCommand),
     /// Run simulated scenarios headless and grade the pipeline against their ground truth.
     Simulate(headless::SimulateArgs),
     /// Replay a Telegram Desktop export (result.json) through the pipeline in dry-run.
@@ -172,6 +176,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }) => records::members(&env, &chat, since.as_deref(), limit, json),
         Some(Command::Forget { id, yes }) => records::forget(&env, id, yes),
         Some(Command::Audit(cmd)) => records::audit(&env, cmd),
+        Some(Command::StopPhrases(cmd)) => records::stop_phrases(&env, cmd),
         Some(Command::Db(cmd)) => records::db(&env, cmd),
         Some(Command::Account(cmd)) => {
             env.paths.ensure_dirs()?;

@@ -15,6 +15,25 @@ pub enum AuditCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum StopPhrasesCommand {
+    /// The stop phrases in effect: shipped ones and moderators' additions; then those switched off.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a stop phrase (`=phrase`: only the whole message matches).
+    Add {
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        phrase: Vec<String>,
+    },
+    /// Switch a stop phrase off, shipped or added.
+    Remove {
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        phrase: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum DbCommand {
     /// SQLite integrity check and schema version.
     Check,
@@ -73,6 +92,83 @@ pub fn user(
     } else {
         print!("{}", render_user_history(&history, unix_now()));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn stop_phrases(env: &Env, command: StopPhrasesCommand) -> Result<ExitCode> {
+    use crate::engine::phrases::{effective_stop_phrases, stop_phrase_key};
+    let (phrase, enabled) = match command {
+        StopPhrasesCommand::List { json } => {
+            let edits = env.open_store()?.reader()?.stop_phrases()?;
+            let in_effect =
+                effective_stop_phrases(edits.iter().map(|e| (e.phrase.as_str(), e.enabled)));
+            let switched_off: Vec<_> = edits
+                .iter()
+                .filter(|e| {
+                    !e.enabled
+                        && !edits.iter().any(|later| {
+                            later.enabled
+                                && later.changed_at >= e.changed_at
+                                && stop_phrase_key(&later.phrase) == stop_phrase_key(&e.phrase)
+                        })
+                })
+                .collect();
+            if json {
+                let value = serde_json::json!({ "in_effect": in_effect, "edits": edits });
+                println!("{}", serde_json::to_string_pretty(&value)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut out = String::new();
+            for line in &in_effect {
+                let added = edits
+                    .iter()
+                    .rev()
+                    .find(|e| e.enabled && stop_phrase_key(&e.phrase) == stop_phrase_key(line));
+                match added {
+                    Some(e) => writeln!(
+                        out,
+                        "{line}    (added by {}, {})",
+                        e.by,
+                        format_time(e.changed_at)
+                    )?,
+                    None => writeln!(out, "{line}")?,
+                }
+            }
+            writeln!(out, "{} stop phrase(s) in effect", in_effect.len())?;
+            if !switched_off.is_empty() {
+                writeln!(out, "switched off:")?;
+                for e in switched_off {
+                    writeln!(
+                        out,
+                        "  {}    (by {}, {})",
+                        e.phrase,
+                        e.by,
+                        format_time(e.changed_at)
+                    )?;
+                }
+            }
+            print!("{out}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        StopPhrasesCommand::Add { phrase } => (phrase.join(" "), true),
+        StopPhrasesCommand::Remove { phrase } => (phrase.join(" "), false),
+    };
+    let phrase = phrase.trim().to_string();
+    if stop_phrase_key(&phrase).is_none() {
+        bail!("\"{phrase}\" has no letters or digits left to match");
+    }
+    let store = env.open_store()?;
+    store.writer().commit(WriteOp::SetStopPhrase {
+        phrase: phrase.clone(),
+        enabled,
+        by: format!("mod:{}", env.config.general.moderator),
+        at: unix_now(),
+    })?;
+    let verb = if enabled { "added" } else { "switched off" };
+    println!(
+        "stop phrase \"{phrase}\" {verb}; a running console applies it at its next start (in the console: :{} {phrase})",
+        if enabled { "stop" } else { "unstop" }
+    );
     Ok(ExitCode::SUCCESS)
 }
 

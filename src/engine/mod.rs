@@ -171,6 +171,8 @@ pub struct Engine {
     /// Latest message date seen: the engine's notion of "now".
     now: Option<Timestamp>,
     scratch: Scratch,
+    /// Moderators' stop phrase edits, oldest first (see `edit_stop_phrases`).
+    stop_edits: Vec<(String, bool)>,
 }
 
 /// Buffers a check reuses, so the check path allocates only what the verdict keeps.
@@ -271,6 +273,7 @@ impl Engine {
             known,
             now: None,
             scratch: Scratch::default(),
+            stop_edits: Vec::new(),
         })
     }
 
@@ -406,6 +409,22 @@ impl Engine {
     /// Replaces the stop phrases (lines; `=phrase` must equal the whole message; `#` comments).
     pub fn set_stop_phrases<S: AsRef<str>>(&mut self, phrases: impl IntoIterator<Item = S>) {
         self.k.phrases.set_stop_phrases(phrases);
+    }
+
+    /// Applies moderators' stop phrase edits (phrase, enabled; oldest first) on top of the shipped
+    /// list and the edits applied before; effective for the very next check. Returns how many
+    /// stop phrases are in effect.
+    pub fn edit_stop_phrases<'a>(
+        &mut self,
+        edits: impl IntoIterator<Item = (&'a str, bool)>,
+    ) -> usize {
+        self.stop_edits
+            .extend(edits.into_iter().map(|(p, on)| (p.to_string(), on)));
+        let lines = phrases::effective_stop_phrases(
+            self.stop_edits.iter().map(|(p, on)| (p.as_str(), *on)),
+        );
+        self.k.phrases.set_stop_phrases(&lines);
+        self.k.phrases.contains.len() + self.k.phrases.exact.len()
     }
 
     /// Users (per chat) whose windows are tracked.

@@ -28,6 +28,51 @@ pub const CONCEPTS: [&str; 15] = [
     "spam_warning",
 ];
 
+/// The stop phrases shipped in assets/.
+pub const SHIPPED_STOP_PHRASES: &str = include_str!("../../assets/stop-phrases.txt");
+
+/// What a stop phrase line is compared by: its normalised text, `=` kept for whole-message
+/// entries; `None` for comments and lines that normalise to nothing.
+pub fn stop_phrase_key(line: &str) -> Option<String> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return None;
+    }
+    let (exact, text) = match line.strip_prefix('=') {
+        Some(rest) => (true, rest),
+        None => (false, line),
+    };
+    let n = normalize(text).text;
+    (!n.is_empty()).then(|| if exact { format!("={n}") } else { n })
+}
+
+/// The stop phrases in effect: the shipped ones a moderator did not switch off, then the ones
+/// moderators added. `edits` are (phrase, enabled), oldest first; a later edit of the same phrase
+/// wins.
+pub fn effective_stop_phrases<'a>(edits: impl IntoIterator<Item = (&'a str, bool)>) -> Vec<String> {
+    let mut latest: Vec<(String, &str, bool)> = Vec::new();
+    for (phrase, enabled) in edits {
+        let Some(key) = stop_phrase_key(phrase) else {
+            continue;
+        };
+        latest.retain(|(k, _, _)| *k != key);
+        latest.push((key, phrase.trim(), enabled));
+    }
+    let off = |key: &str| latest.iter().any(|(k, _, on)| k == key && !on);
+    let mut out: Vec<String> = SHIPPED_STOP_PHRASES
+        .lines()
+        .filter(|l| stop_phrase_key(l).is_some_and(|k| !off(&k)))
+        .map(str::to_string)
+        .collect();
+    out.extend(
+        latest
+            .iter()
+            .filter(|(_, _, on)| *on)
+            .map(|(_, phrase, _)| phrase.to_string()),
+    );
+    out
+}
+
 /// What one pattern of the automaton stands for.
 #[derive(Debug, Clone, Copy)]
 enum Kind {
@@ -127,7 +172,7 @@ impl Phrases {
             lengths: Vec::new(),
             matcher: None,
         };
-        phrases.set_stop_phrases(include_str!("../../assets/stop-phrases.txt").lines());
+        phrases.set_stop_phrases(SHIPPED_STOP_PHRASES.lines());
         phrases
     }
 

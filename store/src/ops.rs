@@ -49,6 +49,13 @@ pub enum WriteOp {
         by: String,
         at: i64,
     },
+    /// A stop phrase added (`enabled`) or switched off.
+    SetStopPhrase {
+        phrase: String,
+        enabled: bool,
+        by: String,
+        at: i64,
+    },
     SetUserScore {
         user_id: i64,
         score: f64,
@@ -350,6 +357,33 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
                 Some(*user_id),
                 None,
                 json!({ "listed": listed }),
+            )?;
+            Ok(WriteOutcome::Done)
+        }
+        WriteOp::SetStopPhrase {
+            phrase,
+            enabled,
+            by,
+            at,
+        } => {
+            c.execute(
+                "INSERT INTO stop_phrases(phrase, enabled, changed_at, by) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(phrase) DO UPDATE SET enabled = ?2, changed_at = ?3, by = ?4",
+                params![phrase, enabled, at, by],
+            )?;
+            audit::log(
+                c,
+                *at,
+                by,
+                if *enabled {
+                    "stop_phrase_added"
+                } else {
+                    "stop_phrase_removed"
+                },
+                None,
+                None,
+                None,
+                json!({ "phrase": phrase }),
             )?;
             Ok(WriteOutcome::Done)
         }

@@ -453,6 +453,22 @@ impl Reader {
         )
     }
 
+    /// Moderators' stop phrase edits, oldest first.
+    pub fn stop_phrases(&self) -> Result<Vec<StopPhraseRecord>, StoreError> {
+        self.list(
+            "SELECT phrase, enabled, changed_at, by FROM stop_phrases ORDER BY changed_at, phrase",
+            &[],
+            |r| {
+                Ok(StopPhraseRecord {
+                    phrase: r.get(0)?,
+                    enabled: r.get(1)?,
+                    changed_at: r.get(2)?,
+                    by: r.get(3)?,
+                })
+            },
+        )
+    }
+
     /// Hit counters of every rule that ever matched, by name.
     pub fn rule_hits(&self) -> Result<Vec<RuleHitsRecord>, StoreError> {
         self.list(

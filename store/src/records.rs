@@ -195,6 +195,15 @@ pub struct UserRecord {
     pub forgotten_at: Option<i64>,
 }
 
+/// A moderator's edit of the stop phrases: added, or (`enabled: false`) switched off.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StopPhraseRecord {
+    pub phrase: String,
+    pub enabled: bool,
+    pub changed_at: i64,
+    pub by: String,
+}
+
 /// A user trusted in one chat, by clean messages (`by` = "policy") or a moderator.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatTrustRecord {

@@ -11,12 +11,23 @@ use std::time::Duration;
 /// Marker table that tells a Warden database from any other SQLite file.
 pub(crate) const MARKER_TABLE: &str = "warden_meta";
 
-pub(crate) const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3];
+pub(crate) const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Moderators' edits of the stop phrases: additions (`enabled = 1`) and shipped phrases switched
+/// off (`enabled = 0`), on top of assets/stop-phrases.txt.
+const MIGRATION_4: &str = r#"
+CREATE TABLE stop_phrases (
+    phrase     TEXT PRIMARY KEY,
+    enabled    INTEGER NOT NULL,
+    changed_at INTEGER NOT NULL,
+    by         TEXT NOT NULL
+) WITHOUT ROWID;
+"#;
 
 /// User memory that must survive a restart: who earned trust in which chat, and rule hit counters.
 const MIGRATION_3: &str = r#"

@@ -186,6 +186,54 @@ fn learned_memory_survives_a_restart() {
 }
 
 #[test]
+fn stop_phrases_edited_by_a_moderator_apply_at_once_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = 1_772_445_600;
+    let stop_hit = |p: &warden::app::pipeline::Pipeline, text: &str| {
+        p.engine
+            .check_text(text)
+            .hits
+            .iter()
+            .find(|h| h.name == "stop_phrase")
+            .map(|h| h.reason.clone())
+    };
+    let shipped = "доход от";
+    let added = "продам гараж недорого";
+    let ours = "кстати, продам гараж недорого, если что";
+    let theirs = "у меня доход от фриланса небольшой";
+    {
+        let mut p = pipeline(dir.path(), t0);
+        assert!(stop_hit(&p, theirs).is_some(), "a shipped stop phrase");
+        assert!(stop_hit(&p, ours).is_none());
+        for (phrase, on) in [(added, true), (shipped, false), ("!!!", true)] {
+            let command = warden_ui::Command::StopPhrase {
+                phrase: phrase.into(),
+                on,
+            };
+            let notice = warden::app::commands::apply(&mut p, "ann", command);
+            assert_eq!(notice.is_error, phrase == "!!!", "{}", notice.text);
+        }
+        // In effect for the very next check, matched on normalised text.
+        let reason = stop_hit(&p, "Кстати, ПРОДАМ гараж недорого!").expect("the added phrase");
+        assert!(reason.contains(added), "{reason}");
+        assert!(stop_hit(&p, theirs).is_none(), "the shipped phrase is off");
+        p.store().writer().flush().unwrap();
+    }
+    let mut p = pipeline(dir.path(), t0 + 60);
+    assert!(
+        stop_hit(&p, ours).is_some(),
+        "the addition survives a restart"
+    );
+    assert!(stop_hit(&p, theirs).is_none(), "so does the removal");
+    let command = warden_ui::Command::StopPhrase {
+        phrase: shipped.into(),
+        on: true,
+    };
+    assert!(!warden::app::commands::apply(&mut p, "ann", command).is_error);
+    assert!(stop_hit(&p, theirs).is_some(), "switched back on");
+}
+
+#[test]
 fn a_member_list_gives_join_dates_to_the_investigator_and_co_joins_to_the_clusters() {
     use warden::app::live::SharedView;
     use warden::app::source::AppSource;

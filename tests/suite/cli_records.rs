@@ -150,6 +150,43 @@ fn user_tags_and_note_are_set_shown_and_cleared() {
 }
 
 #[test]
+fn stop_phrases_are_added_switched_off_and_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    drop(seeded_store(&db));
+    for args in [
+        &["stop-phrases", "add", "продам", "гараж"][..],
+        &["stop-phrases", "add", "=hi all"],
+        &["stop-phrases", "remove", "доход от"],
+    ] {
+        let out = warden(&db, args);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let out = warden(&db, &["stop-phrases", "add", "!!!"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("no letters or digits"),
+        "{}",
+        text(&out)
+    );
+    let listed = text(&warden(&db, &["stop-phrases", "list"]));
+    assert!(
+        listed.contains("продам гараж    (added by mod:"),
+        "{listed}"
+    );
+    assert!(listed.contains("=hi all    (added by"), "{listed}");
+    let (in_effect, off) = listed.split_once("switched off:").expect(&listed);
+    assert!(!in_effect.lines().any(|l| l == "доход от"), "{listed}");
+    assert!(off.contains("доход от"), "{listed}");
+    let json: serde_json::Value =
+        serde_json::from_str(&text(&warden(&db, &["stop-phrases", "list", "--json"]))).unwrap();
+    let phrases = json["in_effect"].as_array().unwrap();
+    assert!(phrases.iter().any(|p| p == "продам гараж"));
+    assert!(!phrases.iter().any(|p| p == "доход от"));
+    assert_eq!(json["edits"].as_array().unwrap().len(), 3);
+}
+
+#[test]
 fn forget_needs_confirmation_then_clears_and_keeps_the_chain() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("w.db");

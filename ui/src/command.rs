@@ -55,6 +55,11 @@ pub enum Command {
         tag: String,
         on: bool,
     },
+    /// Adds (`on`) or switches off a stop phrase (`=phrase`: the whole message).
+    StopPhrase {
+        phrase: String,
+        on: bool,
+    },
     /// The moderator note on a user; empty clears it.
     Note {
         user: UserId,
@@ -195,6 +200,8 @@ impl Command {
             Command::Tag { on: true, .. } => "Tag",
             Command::Tag { on: false, .. } => "Untag",
             Command::Note { .. } => "Note",
+            Command::StopPhrase { on: true, .. } => "Add stop phrase",
+            Command::StopPhrase { on: false, .. } => "Remove stop phrase",
             Command::Bunker { on: true, .. } => "Bunker on",
             Command::Bunker { on: false, .. } => "Bunker off",
             Command::SlowMode { .. } => "Set slow mode",
@@ -294,6 +301,8 @@ pub const VERBS: &[&str] = &[
     "tag",
     "untag",
     "note",
+    "stop",
+    "unstop",
     "bunker",
     "antispam",
     "slow",
@@ -421,6 +430,18 @@ pub fn parse_command_line(line: &str, ctx: &CommandContext) -> Result<Parsed, St
                 user,
                 tag,
                 on: verb == "tag",
+            }))
+        }
+        "stop" | "unstop" => {
+            let phrase = rest.join(" ");
+            if phrase.trim().is_empty() {
+                return Err(format!(
+                    "which phrase? :{verb} <phrase…> (=phrase: the whole message)"
+                ));
+            }
+            Ok(Parsed::Command(Command::StopPhrase {
+                phrase,
+                on: verb == "stop",
             }))
         }
         "note" => {
@@ -719,6 +740,25 @@ mod tests {
             Command::Strike { user: 9, .. }
         ));
         assert!(matches!(cmd("trust 9"), Command::Trust { user: 9, .. }));
+    }
+
+    #[test]
+    fn stop_and_unstop_take_the_rest_of_the_line_as_the_phrase() {
+        assert_eq!(
+            cmd(":stop Продам гараж"),
+            Command::StopPhrase {
+                phrase: "Продам гараж".into(),
+                on: true
+            }
+        );
+        assert_eq!(
+            cmd("unstop =hi all"),
+            Command::StopPhrase {
+                phrase: "=hi all".into(),
+                on: false
+            }
+        );
+        assert!(parse("stop").unwrap_err().contains("which phrase?"));
     }
 
     #[test]

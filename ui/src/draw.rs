@@ -1607,6 +1607,7 @@ impl Console {
             ":mute <id|@user> <1h> [reason]",
             ":strike / :forgive / :trust <id|@user> [reason]",
             ":tag / :untag <id|@user> <tag>   :note <id|@user> [text]",
+            ":stop / :unstop <phrase>   (=phrase: the whole message)",
             ":bunker on|off [chat]    :slow [chat] <30|off>    :antispam on|off [chat]",
             ":user <id|@user>   :feed … :stats   :theme dark|light   :q",
             ":login user|bot (phone, code and 2FA password asked here)",

@@ -129,9 +129,7 @@ fn run(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Result<Str
         }
         Command::StopPhrase { phrase, on } => {
             let phrase = phrase.trim().to_string();
-            if crate::engine::phrases::stop_phrase_key(&phrase).is_none() {
-                anyhow::bail!("\"{phrase}\" has no letters or digits left to match");
-            }
+            crate::engine::phrases::check_stop_phrase(&phrase).map_err(|e| anyhow!(e))?;
             pipeline
                 .store()
                 .writer()

@@ -154,9 +154,7 @@ pub fn stop_phrases(env: &Env, command: StopPhrasesCommand) -> Result<ExitCode> 
         StopPhrasesCommand::Remove { phrase } => (phrase.join(" "), false),
     };
     let phrase = phrase.trim().to_string();
-    if stop_phrase_key(&phrase).is_none() {
-        bail!("\"{phrase}\" has no letters or digits left to match");
-    }
+    crate::engine::phrases::check_stop_phrase(&phrase).map_err(|e| anyhow::anyhow!(e))?;
     let store = env.open_store()?;
     store.writer().commit(WriteOp::SetStopPhrase {
         phrase: phrase.clone(),

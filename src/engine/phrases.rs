@@ -46,14 +46,35 @@ pub fn stop_phrase_key(line: &str) -> Option<String> {
     (!n.is_empty()).then(|| if exact { format!("={n}") } else { n })
 }
 
+/// Longest stop phrase a moderator may add: the automaton grows with the phrases' length.
+pub const MAX_STOP_PHRASE_CHARS: usize = 200;
+
+/// Whether `phrase` can be a stop phrase; the error says why not.
+pub fn check_stop_phrase(phrase: &str) -> Result<(), String> {
+    let chars = phrase.trim().chars().count();
+    if chars > MAX_STOP_PHRASE_CHARS {
+        return Err(format!(
+            "a stop phrase is at most {MAX_STOP_PHRASE_CHARS} characters (this one has {chars})"
+        ));
+    }
+    match stop_phrase_key(phrase) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "\"{}\" has no letters or digits left to match",
+            phrase.trim()
+        )),
+    }
+}
+
 /// The stop phrases in effect: the shipped ones a moderator did not switch off, then the ones
 /// moderators added. `edits` are (phrase, enabled), oldest first; a later edit of the same phrase
 /// wins.
 pub fn effective_stop_phrases<'a>(edits: impl IntoIterator<Item = (&'a str, bool)>) -> Vec<String> {
     let mut latest: Vec<(String, &str, bool)> = Vec::new();
     for (phrase, enabled) in edits {
-        let Some(key) = stop_phrase_key(phrase) else {
-            continue;
+        let key = match (check_stop_phrase(phrase), stop_phrase_key(phrase)) {
+            (Ok(()), Some(key)) => key,
+            _ => continue,
         };
         latest.retain(|(k, _, _)| *k != key);
         latest.push((key, phrase.trim(), enabled));

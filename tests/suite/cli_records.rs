@@ -169,6 +169,14 @@ fn stop_phrases_are_added_switched_off_and_listed() {
         "{}",
         text(&out)
     );
+    let huge = "спам ".repeat(100);
+    let out = warden(&db, &["stop-phrases", "add", &huge]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("at most 200 characters"),
+        "{}",
+        text(&out)
+    );
     let listed = text(&warden(&db, &["stop-phrases", "list"]));
     assert!(
         listed.contains("продам гараж    (added by mod:"),

@@ -370,7 +370,13 @@ impl Pipeline {
     fn on_message(&mut self, event: &Event, msg: &Message, outcome: &mut Outcome) -> Result<()> {
         self.counters.messages += 1;
         self.upsert_user(&msg.from, msg.date);
-        let verdict = self.engine.check(msg);
+        // Trust survives a restart in the store; the engine's message counts do not.
+        let established = self
+            .policy
+            .users
+            .get(msg.from.id)
+            .is_some_and(|u| u.is_trusted_in(msg.chat_id));
+        let verdict = self.engine.check_member(msg, established);
         outcome.raid_signals = self.raids.on_event(event);
         outcome.cluster = self.clusters.on_event(event);
         let extra = self.context_hits(msg.chat_id, msg.from.id);

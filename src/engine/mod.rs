@@ -284,6 +284,14 @@ impl Engine {
     /// Full stateful check: windows per user and chat, content checks for a user's first N
     /// messages and for every edit.
     pub fn check(&mut self, msg: &Message) -> Verdict {
+        self.check_member(msg, false)
+    }
+
+    /// [`Engine::check`] for a sender the caller already knows as established in the chat (trust
+    /// earned there before a restart, or given by a moderator): content checks skip their
+    /// messages as they skip anyone's after the first few, except edits. Behaviour checks
+    /// (repetition, velocity, flood) still apply.
+    pub fn check_member(&mut self, msg: &Message, established: bool) -> Verdict {
         self.now = Some(self.now.map_or(msg.date, |n| n.max(msg.date)));
         let raw = normalize::message_text(msg);
         let mut scratch = std::mem::take(&mut self.scratch);
@@ -305,7 +313,7 @@ impl Engine {
                 &mut hits,
             )
         };
-        if msg.edited || seen <= self.cfg.first_messages {
+        if msg.edited || (seen <= self.cfg.first_messages && !established) {
             // Words only for the content checks (trusted users' messages skip them).
             scratch.tokens.fill(&scratch.norm.text);
             self.first_message_hits(msg, &raw, &mut scratch, &mut hits);

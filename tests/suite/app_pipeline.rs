@@ -3,6 +3,7 @@
 
 use warden::app::pipeline::Pipeline;
 use warden::config::Config;
+use warden::engine::VerdictClass;
 use warden::model::{Event, Message, Person};
 use warden::sim::{Scenario, Simulator};
 use warden_store::Store;
@@ -183,6 +184,61 @@ fn learned_memory_survives_a_restart() {
         "{week_later} vs {risk}"
     );
     assert_eq!(p.policy.rules().stats("spam_strike").hits, spam_hits);
+}
+
+#[test]
+fn members_trusted_before_a_restart_are_not_content_checked_again_but_edits_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = 1_772_445_600;
+    let chat = -100;
+    let msg = |id: i64, user: i64, text: &str, edited: bool| Message {
+        chat_id: chat,
+        id,
+        date: t0 + id,
+        from: Person {
+            id: user,
+            first_name: format!("U{user}"),
+            ..Person::default()
+        },
+        text: text.into(),
+        edited,
+        ..Message::default()
+    };
+    {
+        let mut p = pipeline(dir.path(), t0);
+        for (id, text) in [
+            (1, "morning all"),
+            (2, "any news on the release"),
+            (3, "thanks!"),
+        ] {
+            p.handle(&Event::Message(msg(id, 11, text, false))).unwrap();
+        }
+        assert!(p.policy.users.get(11).unwrap().is_trusted_in(chat));
+        p.store().writer().flush().unwrap();
+    }
+    let mut p = pipeline(dir.path(), t0 + 60);
+    let pitch = "EARN $500 A DAY from home, write to @rich_fast_bot, limited places";
+    let verdict = |p: &mut Pipeline, m: Message| {
+        let event = if m.edited {
+            Event::Edited(m)
+        } else {
+            Event::Message(m)
+        };
+        p.handle(&event).unwrap().verdict.expect("a verdict")
+    };
+    let known = verdict(
+        &mut p,
+        msg(10, 11, "restarted and it works now, thanks", false),
+    );
+    assert!(
+        known.hits.iter().all(|h| h.name != "classifier"),
+        "no content checks for a member trusted before the restart: {:?}",
+        known.hits
+    );
+    let edited = verdict(&mut p, msg(10, 11, pitch, true));
+    assert_eq!(edited.class, VerdictClass::Spam, "edits are always checked");
+    let stranger = verdict(&mut p, msg(11, 12, pitch, false));
+    assert_eq!(stranger.class, VerdictClass::Spam, "newcomers are checked");
 }
 
 #[test]

@@ -105,7 +105,10 @@ enum Kind {
 #[derive(Debug, Clone)]
 struct ConceptPattern {
     concept: u8,
+    /// Normalised, as matched.
     text: String,
+    /// As written in the asset, for reasons ("присоединяйтесь", not "присоединяитесь").
+    shown: String,
     word_end: bool,
 }
 
@@ -172,6 +175,7 @@ fn parse_concepts(text: &str) -> Result<Vec<ConceptPattern>, String> {
         if !duplicate {
             out.push(ConceptPattern {
                 concept,
+                shown: body.trim().to_string(),
                 text,
                 word_end,
             });
@@ -301,11 +305,11 @@ impl Phrases {
         self.contains.get(id as usize).map_or("", String::as_str)
     }
 
-    /// The pattern of a concept hit, as normalised.
+    /// The pattern of a concept hit, as written in concepts.txt.
     pub fn concept_text(&self, id: u32) -> &str {
         self.concepts
             .get(id as usize)
-            .map_or("", |p| p.text.as_str())
+            .map_or("", |p| p.shown.as_str())
     }
 }
 

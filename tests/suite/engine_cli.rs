@@ -168,3 +168,20 @@ fn cross_validation_on_tg_spam() {
     assert!(nested.fp <= 2, "{nested:?}");
     assert!(nested.tp >= 170, "{nested:?}");
 }
+
+#[test]
+fn reasons_quote_concept_phrases_as_written_not_as_normalised() {
+    let e = engine();
+    let v = e.check_text("Подписывайтесь на наш канал, там всё расписано");
+    let promo = v
+        .hits
+        .iter()
+        .find(|h| h.name == "channel_promo")
+        .expect("a channel promo");
+    // Matching folds й to и; the reason must not show the folded spelling.
+    assert!(
+        promo.reason.contains("\"подписывайтесь\""),
+        "{}",
+        promo.reason
+    );
+}

@@ -117,6 +117,8 @@ struct ConceptPattern {
 pub struct Phrases {
     /// Stop phrases, normalised: substrings, and `=phrase` entries that must equal the whole text.
     pub contains: Vec<String>,
+    /// Each of `contains` as written, for reasons.
+    contains_shown: Vec<String>,
     pub exact: HashSet<String>,
     concepts: Vec<ConceptPattern>,
     kinds: Vec<Kind>,
@@ -191,6 +193,7 @@ impl Phrases {
             .expect("the shipped concepts.txt parses (unit-tested)");
         let mut phrases = Phrases {
             contains: Vec::new(),
+            contains_shown: Vec::new(),
             exact: HashSet::new(),
             concepts,
             kinds: Vec::new(),
@@ -204,6 +207,7 @@ impl Phrases {
     /// Replaces the stop phrases (lines; `=phrase` must equal the whole message; `#` comments).
     pub fn set_stop_phrases<S: AsRef<str>>(&mut self, lines: impl IntoIterator<Item = S>) {
         self.contains.clear();
+        self.contains_shown.clear();
         self.exact.clear();
         for line in lines {
             let line = line.as_ref().trim();
@@ -221,6 +225,7 @@ impl Phrases {
                     let n = normalize(line).text;
                     if !n.is_empty() && !self.contains.contains(&n) {
                         self.contains.push(n);
+                        self.contains_shown.push(line.to_string());
                     }
                 }
             }
@@ -302,7 +307,9 @@ impl Phrases {
     }
 
     pub fn stop_text(&self, id: u32) -> &str {
-        self.contains.get(id as usize).map_or("", String::as_str)
+        self.contains_shown
+            .get(id as usize)
+            .map_or("", String::as_str)
     }
 
     /// The pattern of a concept hit, as written in concepts.txt.

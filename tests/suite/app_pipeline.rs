@@ -254,8 +254,8 @@ fn stop_phrases_edited_by_a_moderator_apply_at_once_and_survive_a_restart() {
             .map(|h| h.reason.clone())
     };
     let shipped = "доход от";
-    let added = "продам гараж недорого";
-    let ours = "кстати, продам гараж недорого, если что";
+    let added = "продайте гараж недорого";
+    let ours = "кстати, продайте гараж недорого, если что";
     let theirs = "у меня доход от фриланса небольшой";
     {
         let mut p = pipeline(dir.path(), t0);
@@ -270,7 +270,7 @@ fn stop_phrases_edited_by_a_moderator_apply_at_once_and_survive_a_restart() {
             assert_eq!(notice.is_error, phrase == "!!!", "{}", notice.text);
         }
         // In effect for the very next check, matched on normalised text.
-        let reason = stop_hit(&p, "Кстати, ПРОДАМ гараж недорого!").expect("the added phrase");
+        let reason = stop_hit(&p, "Кстати, ПРОДАЙТЕ гараж недорого!").expect("the added phrase");
         assert!(reason.contains(added), "{reason}");
         assert!(stop_hit(&p, theirs).is_none(), "the shipped phrase is off");
         p.store().writer().flush().unwrap();

@@ -13,6 +13,22 @@ fn pipeline(dir: &std::path::Path, now: i64) -> Pipeline {
     Pipeline::new(&Config::default(), store, now).unwrap()
 }
 
+/// Message `id` from user `user` (named "U<id>") in `chat` at `date`.
+fn said(chat: i64, date: i64, id: i64, user: i64, text: &str) -> Message {
+    Message {
+        chat_id: chat,
+        id,
+        date,
+        from: Person {
+            id: user,
+            first_name: format!("U{user}"),
+            ..Person::default()
+        },
+        text: text.into(),
+        ..Message::default()
+    }
+}
+
 #[test]
 fn a_ring_is_persisted_as_a_cluster() {
     let dir = tempfile::tempdir().unwrap();
@@ -107,20 +123,7 @@ fn learned_memory_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let t0 = 1_772_445_600;
     let chat = -100;
-    let say = |id: i64, user: i64, text: &str| {
-        Event::Message(Message {
-            chat_id: chat,
-            id,
-            date: t0 + id,
-            from: Person {
-                id: user,
-                first_name: format!("U{user}"),
-                ..Person::default()
-            },
-            text: text.into(),
-            ..Message::default()
-        })
-    };
+    let say = |id: i64, user: i64, text: &str| Event::Message(said(chat, t0 + id, id, user, text));
     let spam = "💰💰 EARN $500 A DAY from home!!! Write to @rich_fast_bot, limited places 🔥🔥";
     let (tags, spam_hits) = {
         let mut p = pipeline(dir.path(), t0);
@@ -192,17 +195,8 @@ fn members_trusted_before_a_restart_are_not_content_checked_again_but_edits_are(
     let t0 = 1_772_445_600;
     let chat = -100;
     let msg = |id: i64, user: i64, text: &str, edited: bool| Message {
-        chat_id: chat,
-        id,
-        date: t0 + id,
-        from: Person {
-            id: user,
-            first_name: format!("U{user}"),
-            ..Person::default()
-        },
-        text: text.into(),
         edited,
-        ..Message::default()
+        ..said(chat, t0 + id, id, user, text)
     };
     {
         let mut p = pipeline(dir.path(), t0);

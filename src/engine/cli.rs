@@ -379,10 +379,37 @@ pub struct EvalReport {
     pub nested: Option<Confusion>,
     /// The threshold each outer fold's inner cross-validation chose.
     pub nested_thresholds: Vec<f32>,
-    /// Misclassified samples (score, label, first 100 characters) for inspection.
-    pub errors: Vec<(f32, Label, String)>,
+    /// Misclassified samples, highest score first, for inspection.
+    pub errors: Vec<Misjudged>,
     /// Learned weights of the named text signals (without folds: of the engine that scored).
     pub signal_weights: Vec<(String, f32)>,
+}
+
+/// A sample the engine got wrong, with the hits that decided it (with folds: from the engine
+/// that did not train on it).
+#[derive(Debug, Clone, Serialize)]
+pub struct Misjudged {
+    pub score: f32,
+    pub label: Label,
+    /// The first 100 characters.
+    pub text: String,
+    /// The strongest hits either way, strongest first.
+    pub hits: Vec<(String, f32)>,
+}
+
+/// How many hits a misjudged sample keeps.
+const MISJUDGED_HITS: usize = 5;
+
+/// The strongest hits of `v` either way, for [`Misjudged`].
+fn deciding_hits(v: &Verdict) -> Vec<(String, f32)> {
+    let mut hits: Vec<(String, f32)> = v
+        .hits
+        .iter()
+        .map(|h| (h.name.to_string(), h.weight))
+        .collect();
+    hits.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    hits.truncate(MISJUDGED_HITS);
+    hits
 }
 
 fn confusion(scored: &[(f32, Label)], threshold: f32) -> Confusion {
@@ -493,6 +520,7 @@ pub fn eval_seeded(
     cfg.known_spammers.enabled = false;
     let dataset_texts: HashSet<String> = samples.iter().map(|(t, _)| normalize(t).text).collect();
     let mut scored = vec![(0.0f32, Label::Ham); samples.len()];
+    let mut deciding: Vec<Vec<(String, f32)>> = vec![Vec::new(); samples.len()];
     let mut auxiliary = 0;
     let mut overlap = 0;
     let mut nested = None;
@@ -509,7 +537,9 @@ pub fn eval_seeded(
             overlap = dataset_texts.intersection(&trained).count();
             let engine = Engine::new(cfg.clone(), training)?;
             for (i, (text, label)) in samples.iter().enumerate() {
-                scored[i] = (engine.check_text(text).score, *label);
+                let v = engine.check_text(text);
+                scored[i] = (v.score, *label);
+                deciding[i] = deciding_hits(&v);
             }
             signal_weights = engine
                 .signal_weights()
@@ -552,8 +582,10 @@ pub fn eval_seeded(
                 let engine = Engine::new(cfg.clone(), training)?;
                 for (i, (text, label)) in samples.iter().enumerate() {
                     if fold_of[i] == fold {
-                        let score = engine.check_text(text).score;
+                        let v = engine.check_text(text);
+                        let score = v.score;
                         scored[i] = (score, *label);
+                        deciding[i] = deciding_hits(&v);
                         // Shifted so that the fold's own threshold is the cut at 0.5.
                         nested_scored.push((score - threshold + 0.5, *label));
                     }
@@ -570,16 +602,22 @@ pub fn eval_seeded(
     let spam_class = confusion(&scored, cfg.spam_threshold);
     let flagged = confusion(&scored, cfg.review_threshold);
     let suggested_spam_threshold = calibrated_threshold(&scored);
-    let mut errors: Vec<(f32, Label, String)> = scored
+    let mut errors: Vec<Misjudged> = scored
         .iter()
         .zip(samples)
-        .filter(|((score, label), _)| match label {
+        .zip(deciding)
+        .filter(|(((score, label), _), _)| match label {
             Label::Spam => *score < cfg.spam_threshold,
             Label::Ham => *score >= cfg.review_threshold,
         })
-        .map(|((score, label), (text, _))| (*score, *label, text.chars().take(100).collect()))
+        .map(|(((score, label), (text, _)), hits)| Misjudged {
+            score: *score,
+            label: *label,
+            text: text.chars().take(100).collect(),
+            hits,
+        })
         .collect();
-    errors.sort_by(|a, b| b.0.total_cmp(&a.0));
+    errors.sort_by(|a, b| b.score.total_cmp(&a.score));
     Ok(EvalReport {
         spam: samples.iter().filter(|s| s.1 == Label::Spam).count(),
         ham: samples.iter().filter(|s| s.1 == Label::Ham).count(),
@@ -659,12 +697,20 @@ pub fn write_report(r: &EvalReport, json: bool, out: &mut impl Write) -> Result<
     }
     if !r.errors.is_empty() {
         writeln!(out, "misjudged samples:")?;
-        for (score, label, text) in r.errors.iter().take(30) {
-            let label = match label {
+        for m in r.errors.iter().take(30) {
+            let label = match m.label {
                 Label::Spam => "spam",
                 Label::Ham => "ham ",
             };
-            writeln!(out, "  {score:.3} {label} {text}")?;
+            writeln!(out, "  {:.3} {label} {}", m.score, m.text)?;
+            let hits: Vec<String> = m
+                .hits
+                .iter()
+                .map(|(name, w)| format!("{name} {w:+.2}"))
+                .collect();
+            if !hits.is_empty() {
+                writeln!(out, "             {}", hits.join(", "))?;
+            }
         }
     }
     Ok(())

@@ -167,6 +167,13 @@ fn cross_validation_on_tg_spam() {
     assert_eq!(nested.tp + nested.fn_ + nested.fp + nested.tn, 620);
     assert!(nested.fp <= 2, "{nested:?}");
     assert!(nested.tp >= 170, "{nested:?}");
+    // Each miss says what decided it, from the engine that did not train on it.
+    assert!(!report.errors.is_empty());
+    for m in &report.errors {
+        assert!(!m.hits.is_empty(), "{m:?}");
+        let strongest = m.hits[0].1.abs();
+        assert!(m.hits.iter().all(|h| h.1.abs() <= strongest), "{m:?}");
+    }
 }
 
 #[test]

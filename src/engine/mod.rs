@@ -289,8 +289,8 @@ impl Engine {
 
     /// [`Engine::check`] for a sender the caller already knows as established in the chat (trust
     /// earned there before a restart, or given by a moderator): content checks skip their
-    /// messages as they skip anyone's after the first few, except edits. Behaviour checks
-    /// (repetition, velocity, flood) still apply.
+    /// messages as they skip anyone's after the first few, except edits, and they never count
+    /// towards a spam wave. Behaviour checks (repetition, velocity, flood) still apply.
     pub fn check_member(&mut self, msg: &Message, established: bool) -> Verdict {
         self.now = Some(self.now.map_or(msg.date, |n| n.max(msg.date)));
         let raw = normalize::message_text(msg);
@@ -308,6 +308,7 @@ impl Engine {
                     date: msg.date,
                     text_hash: text_hash(&norm.text),
                     text_chars: norm.text.chars().count(),
+                    established,
                 },
                 &self.cfg,
                 &mut hits,

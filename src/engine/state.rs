@@ -37,6 +37,8 @@ pub struct Arrival {
     /// Hash of the normalised text and its length in characters.
     pub text_hash: u64,
     pub text_chars: usize,
+    /// The caller knows the sender as established in the chat (see `Engine::check_member`).
+    pub established: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +90,7 @@ impl State {
             date,
             text_hash,
             text_chars,
+            established,
         } = m;
         self.inserts += 1;
         if self.inserts.is_multiple_of(4096) {
@@ -176,7 +179,7 @@ impl State {
 
         // Spam waves come from accounts new to the chat; members past their first messages who
         // happen to say the same stock phrase are conversation, not a wave.
-        if comparable && seen <= cfg.first_messages {
+        if comparable && seen <= cfg.first_messages && !established {
             let wave = self.waves.entry(text_hash).or_insert(Wave {
                 last: date,
                 users: [0; 4],

@@ -192,3 +192,27 @@ fn reasons_quote_concept_phrases_as_written_not_as_normalised() {
         promo.reason
     );
 }
+
+#[test]
+fn established_members_saying_the_same_thing_are_not_a_spam_wave() {
+    let mut e = engine();
+    let say = |id: i64, user: i64| warden::model::Message {
+        chat_id: -100,
+        id,
+        date: 1_700_000_000 + id,
+        from: warden::model::Person {
+            id: user,
+            ..Default::default()
+        },
+        text: "restarted it and now it works fine".into(),
+        ..Default::default()
+    };
+    let waves = |e: &mut Engine, first_user: i64, established: bool| {
+        (0..3)
+            .map(|k| e.check_member(&say(first_user + k, first_user + k), established))
+            .filter(|v| v.hits.iter().any(|h| h.name == "duplicate"))
+            .count()
+    };
+    assert_eq!(waves(&mut e, 10, true), 0, "members trusted in the chat");
+    assert_eq!(waves(&mut e, 20, false), 1, "three newcomers with one text");
+}

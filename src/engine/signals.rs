@@ -589,9 +589,7 @@ pub fn text_signals(
     f.money |= norm.money_sign;
     let link_letters = raw.len().saturating_sub(link_bytes);
     f.words_outside_links = if f.links > 0 {
-        raw.split_whitespace()
-            .filter(|w| !w.contains('.') && w.chars().any(is_letter))
-            .count() as u32
+        words_with_letters_without_dots(raw)
     } else {
         link_letters as u32
     };
@@ -716,6 +714,49 @@ fn is_per_word(w: &str) -> bool {
             | "po"
             | "na"
     )
+}
+
+/// Whitespace-separated words holding a letter and no '.': what
+/// `raw.split_whitespace().filter(|w| !w.contains('.') && w.chars().any(is_letter)).count()`
+/// gives, in one pass over the bytes.
+fn words_with_letters_without_dots(raw: &str) -> u32 {
+    let bytes = raw.as_bytes();
+    let (mut count, mut dot, mut letter) = (0u32, false, false);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b' ' || (b'\t'..=b'\r').contains(&b) {
+            count += (letter && !dot) as u32;
+            (dot, letter) = (false, false);
+            i += 1;
+        } else if b < 0x80 {
+            dot |= b == b'.';
+            letter |= b.is_ascii_alphabetic();
+            i += 1;
+        } else if b == 0xD0 || b == 0xD1 {
+            // U+0400..U+047F: Cyrillic letters, two bytes.
+            letter = true;
+            i += 2;
+        } else if letter && !matches!(b, 0xC2 | 0xE1 | 0xE2 | 0xE3) {
+            // Non-ASCII white space starts with C2 (U+0085, U+00A0), E1 (U+1680), E2
+            // (U+2000..) or E3 (U+3000); once the word has a letter nothing else matters.
+            i += 1;
+        } else {
+            let Some(c) = raw.get(i..).and_then(|r| r.chars().next()) else {
+                // A continuation byte, only reached by skipping bytes of a word with a letter.
+                i += 1;
+                continue;
+            };
+            i += c.len_utf8();
+            if c.is_whitespace() {
+                count += (letter && !dot) as u32;
+                (dot, letter) = (false, false);
+            } else {
+                letter |= is_letter(c);
+            }
+        }
+    }
+    count + (letter && !dot) as u32
 }
 
 /// A phone or card number: 10+ digits in groups separated by single spaces, dashes or brackets,
@@ -1080,6 +1121,32 @@ mod domain_tests {
                     "{a:?} {b:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn one_pass_word_count_agrees_with_split_whitespace() {
+        let pieces = [
+            "a", "ж", "Ё", " ", "\n", "\t", ".", "1", "\u{A0}", "\u{2003}", "\u{3000}", "\u{85}",
+            "\u{1680}", "é", "😀", "\u{301}", "\u{2800}", "x.y", "ℕ", "\u{202F}", "—", "中",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..(state % 14) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let expected = text
+                .split_whitespace()
+                .filter(|w| !w.contains('.') && w.chars().any(is_letter))
+                .count() as u32;
+            assert_eq!(words_with_letters_without_dots(&text), expected, "{text:?}");
         }
     }
 

@@ -336,12 +336,14 @@ impl Engine {
     pub fn check_stateless(&self, msg: &Message) -> Verdict {
         let raw = normalize::message_text(msg);
         let mut hits = Vec::new();
-        STATELESS_SCRATCH.with(|cell| {
-            // Taken out, not borrowed, so a nested check (none today) could never panic.
-            let mut scratch = cell.take();
+        let mut run = |scratch: &mut Scratch| {
             normalize_with_tokens(&raw, &mut scratch.norm, &mut scratch.tokens);
-            self.first_message_hits(msg, &raw, &mut scratch, &mut hits);
-            cell.replace(scratch);
+            self.first_message_hits(msg, &raw, scratch, &mut hits);
+        };
+        STATELESS_SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => run(&mut scratch),
+            // A nested check (none today) gets fresh buffers rather than a panic.
+            Err(_) => run(&mut Scratch::default()),
         });
         self.known_spammer_hit(msg.from.id, msg.date, &mut hits);
         combine(hits, &self.cfg)

@@ -2,7 +2,7 @@
 //! learns their weights); signals the training texts cannot show use the configured weights.
 
 use super::config::EngineConfig;
-use super::normalize::{Normalized, entity_text, is_letter, normalize};
+use super::normalize::{Normalized, entity_text, is_letter, normalize_into};
 use super::phrases::{CONCEPTS, PhraseHits, Phrases};
 use super::tokens::Tokens;
 use super::{Hit, hit};
@@ -582,7 +582,7 @@ pub fn text_signals(
         prev_number = number;
     }
     // A phone number needs ten digits; most texts have far fewer (a vectorised count).
-    let digits = norm.text.bytes().filter(u8::is_ascii_digit).count();
+    let digits = ascii_digits(norm.text.as_bytes());
     if digits >= 10 {
         f.phone = phone_number(raw);
     }
@@ -714,6 +714,18 @@ fn is_per_word(w: &str) -> bool {
             | "po"
             | "na"
     )
+}
+
+/// ASCII digits in `bytes`: byte counters per chunk of 255, which the compiler vectorises.
+fn ascii_digits(bytes: &[u8]) -> usize {
+    bytes
+        .chunks(255)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .fold(0u8, |n, &b| n + (b.wrapping_sub(b'0') < 10) as u8) as usize
+        })
+        .sum()
 }
 
 /// Whitespace-separated words holding a letter and no '.': what
@@ -1013,6 +1025,36 @@ pub fn estimate_account_created(user_id: UserId) -> Option<Timestamp> {
     Some(a.1 + ((user_id - a.0) as f64 * slope) as i64)
 }
 
+thread_local! {
+    /// The normalised name or bio, reused across checks.
+    static PROFILE_TEXT: std::cell::RefCell<Normalized> = std::cell::RefCell::default();
+}
+
+/// Stop phrases and look-alike letters in a normalised name or bio.
+fn profile_text_hits(
+    field: &str,
+    n: &Normalized,
+    phrases: &Phrases,
+    w: &super::config::Weights,
+    hits: &mut Vec<Hit>,
+) {
+    if let Some(p) = phrases.find_stop(&n.text) {
+        hits.push(hit(
+            "profile_stop_phrase",
+            w.profile_stop_phrase,
+            format!("stop phrase \"{p}\" in the {field}"),
+        ));
+    }
+    if n.lookalike_words > 0 || n.styled_letters >= 3 {
+        let example = n.lookalike_example.as_deref().unwrap_or("styled letters");
+        hits.push(hit(
+            "profile_lookalike",
+            w.profile_lookalike,
+            format!("look-alike letters in the {field}: \"{example}\""),
+        ));
+    }
+}
+
 /// Profile signals: name, username and bio; account age relative to `now` when known.
 pub fn profile_hits(
     person: &Person,
@@ -1035,7 +1077,9 @@ pub fn profile_hits(
         let Some(text) = text.filter(|t| !t.is_empty()) else {
             continue;
         };
-        let has_link = finder.links(text).any(|l| *l.kind() == LinkKind::Url)
+        // linkify finds a URL only at a ':' or a '.'.
+        let has_link = (text.contains([':', '.'])
+            && finder.links(text).any(|l| *l.kind() == LinkKind::Url))
             || (field == "name" && text.contains('@'));
         if has_link {
             hits.push(hit(
@@ -1044,22 +1088,10 @@ pub fn profile_hits(
                 format!("link in the {field}"),
             ));
         }
-        let n = normalize(text);
-        if let Some(p) = phrases.find_stop(&n.text) {
-            hits.push(hit(
-                "profile_stop_phrase",
-                w.profile_stop_phrase,
-                format!("stop phrase \"{p}\" in the {field}"),
-            ));
-        }
-        if n.lookalike_words > 0 || n.styled_letters >= 3 {
-            let example = n.lookalike_example.as_deref().unwrap_or("styled letters");
-            hits.push(hit(
-                "profile_lookalike",
-                w.profile_lookalike,
-                format!("look-alike letters in the {field}: \"{example}\""),
-            ));
-        }
+        PROFILE_TEXT.with_borrow_mut(|n| {
+            normalize_into(text, n);
+            profile_text_hits(field, n, phrases, w, hits);
+        });
     }
     if let (Some(now), Some(created)) = (now, estimate_account_created(person.id)) {
         let days = (now - created) / 86_400;

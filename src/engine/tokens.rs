@@ -8,13 +8,12 @@ pub(crate) fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
     hash_in(seed, bytes, 0, bytes.len())
 }
 
-/// `hash_bytes(seed, &text[start..end])`, reading the last partial chunk with one 8-byte load of
-/// `text` around it (masked or shifted) instead of byte by byte.
-#[inline]
+/// `hash_bytes(seed, &text[start..end])`, reading the last partial chunk with one 8-byte load
+/// ending at `end` (shifted) instead of byte by byte.
+#[inline(always)]
 pub(crate) fn hash_in(seed: u64, text: &[u8], start: usize, end: usize) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let len = end - start;
-    let mut h = (seed ^ 0xcbf2_9ce4_8422_2325).wrapping_mul(K) ^ len as u64;
+    let mut h = (seed ^ 0xcbf2_9ce4_8422_2325).wrapping_mul(K) ^ (end - start) as u64;
     let mut at = start;
     while at + 8 <= end {
         h = (h ^ load8(text, at)).wrapping_mul(K).rotate_left(29);
@@ -22,9 +21,8 @@ pub(crate) fn hash_in(seed: u64, text: &[u8], start: usize, end: usize) -> u64 {
     }
     let rest = end - at;
     if rest > 0 {
-        let v = if at + 8 <= text.len() {
-            load8(text, at) & (u64::MAX >> (8 * (8 - rest)))
-        } else if end >= 8 {
+        let v = if end >= 8 {
+            // The bytes before `at` in the window are shifted out.
             load8(text, end - 8) >> (8 * (8 - rest))
         } else {
             let mut v = 0u64;
@@ -38,7 +36,7 @@ pub(crate) fn hash_in(seed: u64, text: &[u8], start: usize, end: usize) -> u64 {
     h
 }
 
-#[inline]
+#[inline(always)]
 fn load8(text: &[u8], at: usize) -> u64 {
     let mut chunk = [0u8; 8];
     chunk.copy_from_slice(&text[at..at + 8]);

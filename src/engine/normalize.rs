@@ -204,7 +204,22 @@ fn emoji_clusters(text: &str) -> u32 {
     // GB11: the cluster so far is emoji + Extend* (1) or that + ZWJ (2).
     let mut zwj_state = 0u8;
     let mut odd_flags = false;
-    for c in text.chars() {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // ASCII and U+0400..U+047F (lead bytes D0, D1): skipped below without decoding.
+        if b < 0x80 || b == 0xD0 || b == 0xD1 {
+            i += if b < 0x80 { 1 } else { 2 };
+            cluster_has_emoji = false;
+            zwj_state = 0;
+            odd_flags = false;
+            continue;
+        }
+        let Some(c) = text.get(i..).and_then(|t| t.chars().next()) else {
+            break;
+        };
+        i += c.len_utf8();
         if c < '\u{A9}'
             || ('\u{AF}'..'\u{300}').contains(&c)
             || ('\u{400}'..='\u{482}').contains(&c)

@@ -272,14 +272,15 @@ impl Phrases {
         let bytes = normalized.as_bytes();
         let (trans, classes, limit) = (&table.trans[..], &*table.classes, table.match_limit);
         let mut state = table.start;
-        for (i, &byte) in bytes.iter().enumerate() {
-            state = trans[(state + classes[byte as usize]) as usize];
-            if state >= limit {
-                continue;
+        let mut i = 0;
+        while i < bytes.len() {
+            state = trans[(state + classes[bytes[i] as usize]) as usize];
+            i += 1;
+            if state < limit {
+                let k = (state / table.stride) as usize;
+                let ids = &table.ids[table.offsets[k] as usize..table.offsets[k + 1] as usize];
+                self.record(ids, bytes, i, &mut hits);
             }
-            let k = (state / table.stride) as usize;
-            let ids = &table.ids[table.offsets[k] as usize..table.offsets[k + 1] as usize];
-            self.record(ids, bytes, i + 1, &mut hits);
         }
         hits
     }

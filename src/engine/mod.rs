@@ -463,7 +463,7 @@ fn classifier_reason(spam: bool, top_words: &[Option<(&str, f32)>; 3], p: f32) -
 /// `format!("{p:.2}")` for a probability: p * 100 is exact in f64, and the formatter rounds
 /// half to even, as `round_ties_even` does.
 fn push_two_decimals(s: &mut String, p: f32) {
-    if !(0.0..=1.0).contains(&p) {
+    if !(0.0..=1.0).contains(&p) || p.is_sign_negative() {
         use std::fmt::Write as _;
         let _ = write!(s, "{p:.2}");
         return;

@@ -652,6 +652,9 @@ impl Builder<'_> {
     }
 
     /// A word mixing scripts: count it when it is a disguise and map it to one alphabet.
+    // Out of line and cold: rare, and inlined it made every word's close save more registers.
+    #[cold]
+    #[inline(never)]
     fn fold_lookalike(&mut self, w: &Word, raw_end: usize) {
         let word = &self.out.text[w.start..];
         // The script whose letters all have a counterpart is the impostor; else the majority.

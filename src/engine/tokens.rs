@@ -99,7 +99,7 @@ impl Tokens {
     }
 
     /// Adds the word `text[start..end]` of `chars` characters, hashing it and its stem.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_word(
         &mut self,
         text: &str,

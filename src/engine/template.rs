@@ -163,22 +163,27 @@ impl TemplateIndex {
 
     /// The hash of token `t` as far as it lies within the compared prefix, if it is a word of
     /// 3+ letters there (ignored words included).
-    #[inline]
+    #[inline(always)]
     fn prefix_word_hash(normalized: &str, tokens: &Tokens, t: &Token) -> Option<u64> {
-        let limit = COMPARE_CHARS as u32;
-        let hash = if t.chars_before + t.chars <= limit {
-            t.hash
-        } else {
-            // The word the prefix cuts counts by its part inside.
-            let word = tokens.text(normalized, t);
-            let keep = (limit - t.chars_before) as usize;
-            if keep < 3 {
-                return None;
-            }
-            let end = word.char_indices().nth(keep).map_or(word.len(), |(i, _)| i);
-            hash_bytes(WORD_SEED, &word.as_bytes()[..end])
-        };
-        (t.chars >= 3).then_some(hash)
+        if t.chars < 3 {
+            return None;
+        }
+        if t.chars_before + t.chars <= COMPARE_CHARS as u32 {
+            return Some(t.hash);
+        }
+        Self::cut_word_hash(normalized, tokens, t)
+    }
+
+    /// The word the prefix cuts counts by its part inside.
+    #[cold]
+    fn cut_word_hash(normalized: &str, tokens: &Tokens, t: &Token) -> Option<u64> {
+        let word = tokens.text(normalized, t);
+        let keep = (COMPARE_CHARS as u32 - t.chars_before) as usize;
+        if keep < 3 {
+            return None;
+        }
+        let end = word.char_indices().nth(keep).map_or(word.len(), |(i, _)| i);
+        Some(hash_bytes(WORD_SEED, &word.as_bytes()[..end]))
     }
 
     /// Hashes of the words of 3+ letters within the compared prefix, minus ignored ones.

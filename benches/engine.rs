@@ -108,6 +108,29 @@ fn bench(c: &mut Criterion) {
         return;
     }
 
+    // classify end to end: JSON Lines in, JSON Lines out.
+    let input: String = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            serde_json::json!({"text": t, "user_id": 1000 + i, "chat_id": -100, "date": 1_700_000_000 + i})
+                .to_string()
+                + "\n"
+        })
+        .collect();
+    let mut out = Vec::with_capacity(input.len() * 2);
+    // For a profiler: `warden classify` of the mix this many times, then exit.
+    if let Some(n) = std::env::var("ENGINE_PROFILE_CLASSIFY")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        for _ in 0..n {
+            out.clear();
+            black_box(cli::classify(&mut engine, false, input.as_bytes(), &mut out).unwrap());
+        }
+        return;
+    }
+
     latency_distribution(&engine, &msgs);
 
     let mut group = c.benchmark_group("engine");
@@ -139,20 +162,9 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
-    // classify end to end: JSON Lines in, JSON Lines out.
-    let input: String = texts
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            serde_json::json!({"text": t, "user_id": 1000 + i, "chat_id": -100, "date": 1_700_000_000 + i})
-                .to_string()
-                + "\n"
-        })
-        .collect();
     let mut group = c.benchmark_group("classify");
     group.throughput(Throughput::Elements(texts.len() as u64));
     group.sample_size(10);
-    let mut out = Vec::with_capacity(input.len() * 2);
     group.bench_function("jsonl end to end", |b| {
         b.iter(|| {
             out.clear();

@@ -474,13 +474,27 @@ struct Builder<'a> {
 /// without combining marks, so that a text and its NFKC form ("ﬁ" = "fi") always agree.
 fn mostly_cyrillic(raw: &str) -> bool {
     let (mut letters, mut cyrillic) = (0u32, 0u32);
-    for c in raw.chars() {
-        if c.is_ascii() {
-            letters += c.is_ascii_alphabetic() as u32;
-        } else if ('\u{400}'..='\u{45F}').contains(&c) {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // ASCII and U+0400..U+045F (D0 xx, D1 80..9F) without decoding.
+        let b = bytes[i];
+        if b < 0x80 {
+            letters += b.is_ascii_alphabetic() as u32;
+            i += 1;
+            continue;
+        }
+        if b == 0xD0 || (b == 0xD1 && bytes.get(i + 1).is_some_and(|&n| n < 0xA0)) {
             letters += 1;
             cyrillic += 1;
-        } else if !is_invisible(c) {
+            i += 2;
+            continue;
+        }
+        let Some(c) = raw.get(i..).and_then(|r| r.chars().next()) else {
+            break;
+        };
+        i += c.len_utf8();
+        if !is_invisible(c) {
             decompose_compatible(c, |d| {
                 if !is_combining_mark(d) && is_letter(d) {
                     letters += 1;
@@ -652,10 +666,79 @@ impl Builder<'_> {
     }
 
     /// A word mixing scripts: count it when it is a disguise and map it to one alphabet.
-    // Out of line and cold: rare, and inlined it made every word's close save more registers.
-    #[cold]
+    // Out of line: inlined it made every word's close save more registers.
     #[inline(never)]
     fn fold_lookalike(&mut self, w: &Word, raw_end: usize) {
+        // The characters and their scripts decoded once (words are short; long ones take the
+        // general path, which decodes per step).
+        let mut chars = [('\0', Script::Other); 48];
+        let mut n = 0;
+        for c in self.out.text[w.start..].chars() {
+            if n == chars.len() {
+                return self.fold_long_lookalike(w, raw_end);
+            }
+            chars[n] = (c, script_of(c));
+            n += 1;
+        }
+        let chars = &chars[..n];
+        // The script whose letters all have a counterpart is the impostor; else the majority.
+        let (mut latin_stuck, mut cyrillic_stuck) = (0u32, 0u32);
+        for &(c, script) in chars {
+            match script {
+                Script::Latin => latin_stuck += latin_to_cyrillic(c).is_none() as u32,
+                Script::Cyrillic => cyrillic_stuck += to_latin(c).is_none() as u32,
+                _ => {}
+            }
+        }
+        let to_cyr = match (latin_stuck, cyrillic_stuck) {
+            (0, 1..) => true,
+            (1.., 0) => false,
+            _ if w.cyrillic != w.latin + w.greek => w.cyrillic > w.latin + w.greek,
+            // A tie ("Оh" in an English sentence) goes to the alphabet of the whole text.
+            _ => *self
+                .cyrillic_text
+                .get_or_insert_with(|| mostly_cyrillic(self.raw)),
+        };
+        // Only letters that really pass for the other alphabet make a lookalike word (see
+        // `fold_long_lookalike`).
+        let foreign = |script: Script| match script {
+            Script::Cyrillic => !to_cyr,
+            Script::Latin | Script::Greek => to_cyr,
+            Script::Exotic => true,
+            Script::Other => false,
+        };
+        let convincing = w.letters == w.chars
+            && chars.iter().any(|&(c, script)| {
+                foreign(script) && (is_homoglyph(c) || script == Script::Exotic)
+            });
+        if convincing {
+            self.out.lookalike_words += 1;
+            if self.out.lookalike_example.is_none() {
+                let example = self.raw.get(w.raw_start..raw_end).unwrap_or("").trim();
+                self.out.lookalike_example = Some(example.chars().take(40).collect());
+            }
+        }
+        self.out.text.truncate(w.start);
+        for &(c, script) in chars {
+            let mapped = if to_cyr {
+                if script == Script::Cyrillic {
+                    None
+                } else {
+                    to_cyrillic(c)
+                }
+            } else if matches!(script, Script::Cyrillic | Script::Greek | Script::Exotic) {
+                to_latin(c)
+            } else {
+                None
+            };
+            self.out.text.push(mapped.unwrap_or(c));
+        }
+    }
+
+    /// [`fold_lookalike`](Self::fold_lookalike) of a word too long for its buffer.
+    #[cold]
+    #[inline(never)]
+    fn fold_long_lookalike(&mut self, w: &Word, raw_end: usize) {
         let word = &self.out.text[w.start..];
         // The script whose letters all have a counterpart is the impostor; else the majority.
         let (mut latin_stuck, mut cyrillic_stuck) = (0u32, 0u32);

@@ -906,14 +906,17 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
         // Fast paths for runs of ASCII letters and digits and of basic Cyrillic letters
         // (U+0400..U+045F), most of every chat: the same steps as the general path below,
         // without decoding, tables or decomposition, counted once per run.
-        if byte.is_ascii_alphanumeric() {
+        if ASCII_CLASS[byte as usize] & ALNUM != 0 {
             b.start_run(i);
             let start = i;
             let mut alpha = 0u32;
-            while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
-                let byte = bytes[i];
-                if byte.is_ascii_alphabetic() {
-                    let upper = byte.is_ascii_uppercase();
+            while let Some(&byte) = bytes.get(i) {
+                let class = ASCII_CLASS[byte as usize];
+                if class & ALNUM == 0 {
+                    break;
+                }
+                if class & ALPHA != 0 {
+                    let upper = class & UPPER_ASCII != 0;
                     alpha += 1;
                     uppercase += upper as u32;
                     run += 1;
@@ -1039,6 +1042,30 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
         out.emoji = emoji_clusters(&raw[start..]);
     }
 }
+
+/// ASCII letters and digits (`ALNUM`), letters (`ALPHA`) and capitals (`UPPER_ASCII`), one load
+/// per byte in the normalisation's ASCII runs.
+const ALNUM: u8 = 1;
+const ALPHA: u8 = 2;
+const UPPER_ASCII: u8 = 4;
+static ASCII_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let byte = b as u8;
+        table[b] = if byte.is_ascii_uppercase() {
+            ALNUM | ALPHA | UPPER_ASCII
+        } else if byte.is_ascii_lowercase() {
+            ALNUM | ALPHA
+        } else if byte.is_ascii_digit() {
+            ALNUM
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
 
 /// U+0400..U+045F lower-cased with diacritics folded (й→и, ё→е, ў→у, ї→і, ...): what the general
 /// path makes of each, so the fast path is a lookup.

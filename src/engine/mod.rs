@@ -491,15 +491,18 @@ fn content_hits(
         matches,
     } = scratch;
     let norm = &*norm;
-    let h = text_hash(&norm.text);
-    if k.phrases.exact.contains(&norm.text) {
+    // Both sets are usually empty: no hashing of the whole text then.
+    if !k.phrases.exact.is_empty() && k.phrases.exact.contains(&norm.text) {
         hits.push(hit(
             "stop_phrase",
             cfg.weights.exact_stop_phrase,
             format!("the whole message is the stop phrase \"{}\"", norm.text),
         ));
     }
-    if !norm.text.is_empty() && k.labelled_ham.contains(&h) {
+    if !norm.text.is_empty()
+        && !k.labelled_ham.is_empty()
+        && k.labelled_ham.contains(&text_hash(&norm.text))
+    {
         hits.push(hit(
             "labelled_ham",
             cfg.weights.labelled_ham,

@@ -127,13 +127,33 @@ fn invisible_table() -> &'static CharTable {
     })
 }
 
-/// `char::is_alphabetic` with a fast path for basic Cyrillic (the std lookup is slow off ASCII).
+/// `char::is_alphabetic`, with a fast path for basic Cyrillic and a bitmap of std's own answers
+/// for the rest of the Basic Multilingual Plane (the std lookup is slow off ASCII).
 #[inline]
 pub(crate) fn is_letter(c: char) -> bool {
     match c {
         '\u{400}'..='\u{481}' | '\u{48A}'..='\u{52F}' => true,
+        _ if c.is_ascii() => c.is_ascii_alphabetic(),
+        _ if (c as u32) <= 0xFFFF => {
+            let bits = alphabetic_bmp();
+            bits[(c as usize) >> 6] & (1 << (c as u32 & 63)) != 0
+        }
         _ => c.is_alphabetic(),
     }
+}
+
+/// `char::is_alphabetic` of every BMP character, one bit each (built once, about 2 ms).
+fn alphabetic_bmp() -> &'static [u64; 1024] {
+    static TABLE: OnceLock<Box<[u64; 1024]>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut bits = Box::new([0u64; 1024]);
+        for c in (0..=0xFFFFu32).filter_map(char::from_u32) {
+            if c.is_alphabetic() {
+                bits[(c as usize) >> 6] |= 1 << (c as u32 & 63);
+            }
+        }
+        bits
+    })
 }
 
 #[inline]
@@ -1361,6 +1381,13 @@ mod tests {
         }
         // A text needing NFKC is still folded when it also holds skipped characters.
         assert_eq!(normalize("ﬁnal «ｆｒｅｅ» — ок").text, "final free ок");
+    }
+
+    #[test]
+    fn the_letter_table_agrees_with_std_on_every_character() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            assert_eq!(is_letter(c), c.is_alphabetic(), "U+{:04X}", c as u32);
+        }
     }
 
     #[test]

@@ -272,14 +272,29 @@ impl Phrases {
         let bytes = normalized.as_bytes();
         let (trans, classes, limit) = (&table.trans[..], &*table.classes, table.match_limit);
         let mut state = table.start;
-        let mut i = 0;
-        while i < bytes.len() {
-            state = trans[(state + classes[bytes[i] as usize]) as usize];
-            i += 1;
+        let found = |state: u32, end: usize, hits: &mut PhraseHits| {
+            let k = (state / table.stride) as usize;
+            let ids = &table.ids[table.offsets[k] as usize..table.offsets[k + 1] as usize];
+            self.record(ids, bytes, end, hits);
+        };
+        // Two bytes per round: half the loop bookkeeping.
+        let mut pairs = bytes.chunks_exact(2);
+        let mut end = 0;
+        for pair in &mut pairs {
+            state = trans[(state + classes[pair[0] as usize]) as usize];
             if state < limit {
-                let k = (state / table.stride) as usize;
-                let ids = &table.ids[table.offsets[k] as usize..table.offsets[k + 1] as usize];
-                self.record(ids, bytes, i, &mut hits);
+                found(state, end + 1, &mut hits);
+            }
+            state = trans[(state + classes[pair[1] as usize]) as usize];
+            end += 2;
+            if state < limit {
+                found(state, end, &mut hits);
+            }
+        }
+        if let &[last] = pairs.remainder() {
+            state = trans[(state + classes[last as usize]) as usize];
+            if state < limit {
+                found(state, end + 1, &mut hits);
             }
         }
         hits

@@ -5,6 +5,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
+use std::time::Instant;
 use warden::engine::data::{MONALENKA_HAM, TG_SPAM_HAM, TG_SPAM_SPAM};
 use warden::engine::{Engine, EngineConfig, TrainingSet, cli, normalize};
 use warden::model::{Message, Person};
@@ -52,6 +53,39 @@ fn rss_bytes() -> Option<usize> {
     Some(pages * 4096)
 }
 
+/// Per-message latency of a full stateless check: each message of the mix checked `ROUNDS`
+/// times, its mean time; printed as percentiles over the messages (criterion reports the mean
+/// over the mix, which long spam texts pull up).
+fn latency_distribution(engine: &Engine, msgs: &[Message]) {
+    const ROUNDS: u32 = 20;
+    // Warm the caches and the scratch buffers once.
+    for m in msgs {
+        black_box(engine.check_stateless(m));
+    }
+    let mut nanos: Vec<f64> = msgs
+        .iter()
+        .map(|m| {
+            let start = Instant::now();
+            for _ in 0..ROUNDS {
+                black_box(engine.check_stateless(black_box(m)));
+            }
+            start.elapsed().as_nanos() as f64 / ROUNDS as f64
+        })
+        .collect();
+    nanos.sort_by(f64::total_cmp);
+    let at = |q: f64| nanos[((nanos.len() - 1) as f64 * q).round() as usize] / 1e3;
+    let mean = nanos.iter().sum::<f64>() / nanos.len() as f64 / 1e3;
+    println!(
+        "check_stateless per message ({} messages x {ROUNDS}): p50 {:.2} us, p90 {:.2} us, \
+         p99 {:.2} us, max {:.2} us, mean {mean:.2} us",
+        nanos.len(),
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        at(1.0),
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let texts = mix();
     let msgs = messages(&texts);
@@ -73,6 +107,31 @@ fn bench(c: &mut Criterion) {
         }
         return;
     }
+
+    // classify end to end: JSON Lines in, JSON Lines out.
+    let input: String = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            serde_json::json!({"text": t, "user_id": 1000 + i, "chat_id": -100, "date": 1_700_000_000 + i})
+                .to_string()
+                + "\n"
+        })
+        .collect();
+    let mut out = Vec::with_capacity(input.len() * 2);
+    // For a profiler: `warden classify` of the mix this many times, then exit.
+    if let Some(n) = std::env::var("ENGINE_PROFILE_CLASSIFY")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        for _ in 0..n {
+            out.clear();
+            black_box(cli::classify(&mut engine, false, input.as_bytes(), &mut out).unwrap());
+        }
+        return;
+    }
+
+    latency_distribution(&engine, &msgs);
 
     let mut group = c.benchmark_group("engine");
     group.throughput(Throughput::Elements(1));
@@ -103,20 +162,9 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
-    // classify end to end: JSON Lines in, JSON Lines out.
-    let input: String = texts
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            serde_json::json!({"text": t, "user_id": 1000 + i, "chat_id": -100, "date": 1_700_000_000 + i})
-                .to_string()
-                + "\n"
-        })
-        .collect();
     let mut group = c.benchmark_group("classify");
     group.throughput(Throughput::Elements(texts.len() as u64));
     group.sample_size(10);
-    let mut out = Vec::with_capacity(input.len() * 2);
     group.bench_function("jsonl end to end", |b| {
         b.iter(|| {
             out.clear();

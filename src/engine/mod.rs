@@ -348,12 +348,14 @@ impl Engine {
     pub fn check_stateless(&self, msg: &Message) -> Verdict {
         let raw = normalize::message_text(msg);
         let mut hits = Vec::new();
-        STATELESS_SCRATCH.with(|cell| {
-            // Taken out, not borrowed, so a nested check (none today) could never panic.
-            let mut scratch = cell.take();
+        let mut run = |scratch: &mut Scratch| {
             normalize_with_tokens(&raw, &mut scratch.norm, &mut scratch.tokens);
-            self.first_message_hits(msg, &raw, &mut scratch, &mut hits);
-            cell.replace(scratch);
+            self.first_message_hits(msg, &raw, scratch, &mut hits);
+        };
+        STATELESS_SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => run(&mut scratch),
+            // A nested check (none today) gets fresh buffers rather than a panic.
+            Err(_) => run(&mut Scratch::default()),
         });
         self.known_spammer_hit(msg.from.id, msg.date, &mut hits);
         combine(hits, &self.cfg)
@@ -466,6 +468,41 @@ impl Engine {
     }
 }
 
+/// The classifier hit's reason, written into one string without the format machinery (a check
+/// makes one): `wording resembles known spam: "w1", "w2" (classifier p=0.97)`.
+fn classifier_reason(spam: bool, top_words: &[Option<(&str, f32)>; 3], p: f32) -> String {
+    let mut s = String::with_capacity(96);
+    if spam {
+        s.push_str("wording resembles known spam");
+        for (k, (word, _)) in top_words.iter().flatten().enumerate() {
+            s.push_str(if k == 0 { ": \"" } else { ", \"" });
+            s.push_str(word);
+            s.push('"');
+        }
+    } else {
+        s.push_str("wording resembles normal chat");
+    }
+    s.push_str(" (classifier p=");
+    push_two_decimals(&mut s, p);
+    s.push(')');
+    s
+}
+
+/// `format!("{p:.2}")` for a probability: p * 100 is exact in f64, and the formatter rounds
+/// half to even, as `round_ties_even` does.
+fn push_two_decimals(s: &mut String, p: f32) {
+    if !(0.0..=1.0).contains(&p) || p.is_sign_negative() {
+        use std::fmt::Write as _;
+        let _ = write!(s, "{p:.2}");
+        return;
+    }
+    let n = (p as f64 * 100.0).round_ties_even() as u32;
+    s.push(char::from(b'0' + (n / 100) as u8));
+    s.push('.');
+    s.push(char::from(b'0' + (n / 10 % 10) as u8));
+    s.push(char::from(b'0' + (n % 10) as u8));
+}
+
 /// Text and metadata checks of one message.
 fn content_hits(
     k: &Knowledge,
@@ -482,15 +519,18 @@ fn content_hits(
         matches,
     } = scratch;
     let norm = &*norm;
-    let h = text_hash(&norm.text);
-    if k.phrases.exact.contains(&norm.text) {
+    // Both sets are usually empty: no hashing of the whole text then.
+    if !k.phrases.exact.is_empty() && k.phrases.exact.contains(&norm.text) {
         hits.push(hit(
             "stop_phrase",
             cfg.weights.exact_stop_phrase,
             format!("the whole message is the stop phrase \"{}\"", norm.text),
         ));
     }
-    if !norm.text.is_empty() && k.labelled_ham.contains(&h) {
+    if !norm.text.is_empty()
+        && !k.labelled_ham.is_empty()
+        && k.labelled_ham.contains(&text_hash(&norm.text))
+    {
         hits.push(hit(
             "labelled_ham",
             cfg.weights.labelled_ham,
@@ -508,24 +548,7 @@ fn content_hits(
             w => w,
         };
         let p = 1.0 / (1.0 + (-score.logit).exp());
-        let reason = if text_weight > 0.0 {
-            let words: Vec<String> = score
-                .top_words
-                .iter()
-                .flatten()
-                .map(|(w, _)| format!("\"{w}\""))
-                .collect();
-            if words.is_empty() {
-                format!("wording resembles known spam (classifier p={p:.2})")
-            } else {
-                format!(
-                    "wording resembles known spam: {} (classifier p={p:.2})",
-                    words.join(", ")
-                )
-            }
-        } else {
-            format!("wording resembles normal chat (classifier p={p:.2})")
-        };
+        let reason = classifier_reason(text_weight > 0.0, &score.top_words, p);
         hits.push(hit("classifier", text_weight, reason));
         for (i, contribution) in score.dense.iter().enumerate() {
             if contribution.abs() > 0.01 {
@@ -564,3 +587,45 @@ fn content_hits(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod reason_tests {
+    use super::*;
+
+    /// Every probability near a rounding boundary (and a spread of the rest) prints as
+    /// `format!("{p:.2}")` does.
+    #[test]
+    fn two_decimals_match_the_formatter() {
+        let mut values: Vec<f32> = (0..0x3F80_0001u32)
+            .step_by(1009)
+            .map(f32::from_bits)
+            .collect();
+        for k in 0..=200 {
+            let bits = (k as f32 / 200.0).to_bits();
+            values.extend((bits.saturating_sub(64)..=bits + 64).map(f32::from_bits));
+        }
+        values.extend([0.125, 0.375, 0.625, 0.875, 1.0, 0.0, -0.0, f32::NAN, 1.5]);
+        for p in values {
+            let mut s = String::new();
+            push_two_decimals(&mut s, p);
+            assert_eq!(s, format!("{p:.2}"), "{p:e}");
+        }
+    }
+
+    #[test]
+    fn classifier_reasons_read_as_before() {
+        let words = [Some(("заработок", 1.0)), Some(("лс", 0.5)), None];
+        assert_eq!(
+            classifier_reason(true, &words, 0.971),
+            "wording resembles known spam: \"заработок\", \"лс\" (classifier p=0.97)"
+        );
+        assert_eq!(
+            classifier_reason(true, &[None; 3], 0.5),
+            "wording resembles known spam (classifier p=0.50)"
+        );
+        assert_eq!(
+            classifier_reason(false, &words, 0.004),
+            "wording resembles normal chat (classifier p=0.00)"
+        );
+    }
+}

@@ -127,13 +127,33 @@ fn invisible_table() -> &'static CharTable {
     })
 }
 
-/// `char::is_alphabetic` with a fast path for basic Cyrillic (the std lookup is slow off ASCII).
+/// `char::is_alphabetic`, with a fast path for basic Cyrillic and a bitmap of std's own answers
+/// for the rest of the Basic Multilingual Plane (the std lookup is slow off ASCII).
 #[inline]
 pub(crate) fn is_letter(c: char) -> bool {
     match c {
         '\u{400}'..='\u{481}' | '\u{48A}'..='\u{52F}' => true,
+        _ if c.is_ascii() => c.is_ascii_alphabetic(),
+        _ if (c as u32) <= 0xFFFF => {
+            let bits = alphabetic_bmp();
+            bits[(c as usize) >> 6] & (1 << (c as u32 & 63)) != 0
+        }
         _ => c.is_alphabetic(),
     }
+}
+
+/// `char::is_alphabetic` of every BMP character, one bit each (built once, about 2 ms).
+fn alphabetic_bmp() -> &'static [u64; 1024] {
+    static TABLE: OnceLock<Box<[u64; 1024]>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut bits = Box::new([0u64; 1024]);
+        for c in (0..=0xFFFFu32).filter_map(char::from_u32) {
+            if c.is_alphabetic() {
+                bits[(c as usize) >> 6] |= 1 << (c as u32 & 63);
+            }
+        }
+        bits
+    })
 }
 
 #[inline]
@@ -204,7 +224,22 @@ fn emoji_clusters(text: &str) -> u32 {
     // GB11: the cluster so far is emoji + Extend* (1) or that + ZWJ (2).
     let mut zwj_state = 0u8;
     let mut odd_flags = false;
-    for c in text.chars() {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // ASCII and U+0400..U+047F (lead bytes D0, D1): skipped below without decoding.
+        if b < 0x80 || b == 0xD0 || b == 0xD1 {
+            i += if b < 0x80 { 1 } else { 2 };
+            cluster_has_emoji = false;
+            zwj_state = 0;
+            odd_flags = false;
+            continue;
+        }
+        let Some(c) = text.get(i..).and_then(|t| t.chars().next()) else {
+            break;
+        };
+        i += c.len_utf8();
         if c < '\u{A9}'
             || ('\u{AF}'..'\u{300}').contains(&c)
             || ('\u{400}'..='\u{482}').contains(&c)
@@ -459,13 +494,27 @@ struct Builder<'a> {
 /// without combining marks, so that a text and its NFKC form ("ﬁ" = "fi") always agree.
 fn mostly_cyrillic(raw: &str) -> bool {
     let (mut letters, mut cyrillic) = (0u32, 0u32);
-    for c in raw.chars() {
-        if c.is_ascii() {
-            letters += c.is_ascii_alphabetic() as u32;
-        } else if ('\u{400}'..='\u{45F}').contains(&c) {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // ASCII and U+0400..U+045F (D0 xx, D1 80..9F) without decoding.
+        let b = bytes[i];
+        if b < 0x80 {
+            letters += b.is_ascii_alphabetic() as u32;
+            i += 1;
+            continue;
+        }
+        if b == 0xD0 || (b == 0xD1 && bytes.get(i + 1).is_some_and(|&n| n < 0xA0)) {
             letters += 1;
             cyrillic += 1;
-        } else if !is_invisible(c) {
+            i += 2;
+            continue;
+        }
+        let Some(c) = raw.get(i..).and_then(|r| r.chars().next()) else {
+            break;
+        };
+        i += c.len_utf8();
+        if !is_invisible(c) {
             decompose_compatible(c, |d| {
                 if !is_combining_mark(d) && is_letter(d) {
                     letters += 1;
@@ -637,7 +686,79 @@ impl Builder<'_> {
     }
 
     /// A word mixing scripts: count it when it is a disguise and map it to one alphabet.
+    // Out of line: inlined it made every word's close save more registers.
+    #[inline(never)]
     fn fold_lookalike(&mut self, w: &Word, raw_end: usize) {
+        // The characters and their scripts decoded once (words are short; long ones take the
+        // general path, which decodes per step).
+        let mut chars = [('\0', Script::Other); 48];
+        let mut n = 0;
+        for c in self.out.text[w.start..].chars() {
+            if n == chars.len() {
+                return self.fold_long_lookalike(w, raw_end);
+            }
+            chars[n] = (c, script_of(c));
+            n += 1;
+        }
+        let chars = &chars[..n];
+        // The script whose letters all have a counterpart is the impostor; else the majority.
+        let (mut latin_stuck, mut cyrillic_stuck) = (0u32, 0u32);
+        for &(c, script) in chars {
+            match script {
+                Script::Latin => latin_stuck += latin_to_cyrillic(c).is_none() as u32,
+                Script::Cyrillic => cyrillic_stuck += to_latin(c).is_none() as u32,
+                _ => {}
+            }
+        }
+        let to_cyr = match (latin_stuck, cyrillic_stuck) {
+            (0, 1..) => true,
+            (1.., 0) => false,
+            _ if w.cyrillic != w.latin + w.greek => w.cyrillic > w.latin + w.greek,
+            // A tie ("Оh" in an English sentence) goes to the alphabet of the whole text.
+            _ => *self
+                .cyrillic_text
+                .get_or_insert_with(|| mostly_cyrillic(self.raw)),
+        };
+        // Only letters that really pass for the other alphabet make a lookalike word (see
+        // `fold_long_lookalike`).
+        let foreign = |script: Script| match script {
+            Script::Cyrillic => !to_cyr,
+            Script::Latin | Script::Greek => to_cyr,
+            Script::Exotic => true,
+            Script::Other => false,
+        };
+        let convincing = w.letters == w.chars
+            && chars.iter().any(|&(c, script)| {
+                foreign(script) && (is_homoglyph(c) || script == Script::Exotic)
+            });
+        if convincing {
+            self.out.lookalike_words += 1;
+            if self.out.lookalike_example.is_none() {
+                let example = self.raw.get(w.raw_start..raw_end).unwrap_or("").trim();
+                self.out.lookalike_example = Some(example.chars().take(40).collect());
+            }
+        }
+        self.out.text.truncate(w.start);
+        for &(c, script) in chars {
+            let mapped = if to_cyr {
+                if script == Script::Cyrillic {
+                    None
+                } else {
+                    to_cyrillic(c)
+                }
+            } else if matches!(script, Script::Cyrillic | Script::Greek | Script::Exotic) {
+                to_latin(c)
+            } else {
+                None
+            };
+            self.out.text.push(mapped.unwrap_or(c));
+        }
+    }
+
+    /// [`fold_lookalike`](Self::fold_lookalike) of a word too long for its buffer.
+    #[cold]
+    #[inline(never)]
+    fn fold_long_lookalike(&mut self, w: &Word, raw_end: usize) {
         let word = &self.out.text[w.start..];
         // The script whose letters all have a counterpart is the impostor; else the majority.
         let (mut latin_stuck, mut cyrillic_stuck) = (0u32, 0u32);
@@ -805,14 +926,17 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
         // Fast paths for runs of ASCII letters and digits and of basic Cyrillic letters
         // (U+0400..U+045F), most of every chat: the same steps as the general path below,
         // without decoding, tables or decomposition, counted once per run.
-        if byte.is_ascii_alphanumeric() {
+        if ASCII_CLASS[byte as usize] & ALNUM != 0 {
             b.start_run(i);
             let start = i;
             let mut alpha = 0u32;
-            while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
-                let byte = bytes[i];
-                if byte.is_ascii_alphabetic() {
-                    let upper = byte.is_ascii_uppercase();
+            while let Some(&byte) = bytes.get(i) {
+                let class = ASCII_CLASS[byte as usize];
+                if class & ALNUM == 0 {
+                    break;
+                }
+                if class & ALPHA != 0 {
+                    let upper = class & UPPER_ASCII != 0;
                     alpha += 1;
                     uppercase += upper as u32;
                     run += 1;
@@ -938,6 +1062,30 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
         out.emoji = emoji_clusters(&raw[start..]);
     }
 }
+
+/// ASCII letters and digits (`ALNUM`), letters (`ALPHA`) and capitals (`UPPER_ASCII`), one load
+/// per byte in the normalisation's ASCII runs.
+const ALNUM: u8 = 1;
+const ALPHA: u8 = 2;
+const UPPER_ASCII: u8 = 4;
+static ASCII_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let byte = b as u8;
+        table[b] = if byte.is_ascii_uppercase() {
+            ALNUM | ALPHA | UPPER_ASCII
+        } else if byte.is_ascii_lowercase() {
+            ALNUM | ALPHA
+        } else if byte.is_ascii_digit() {
+            ALNUM
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
 
 /// U+0400..U+045F lower-cased with diacritics folded (й→и, ё→е, ў→у, ї→і, ...): what the general
 /// path makes of each, so the fast path is a lookup.
@@ -1233,6 +1381,13 @@ mod tests {
         }
         // A text needing NFKC is still folded when it also holds skipped characters.
         assert_eq!(normalize("ﬁnal «ｆｒｅｅ» — ок").text, "final free ок");
+    }
+
+    #[test]
+    fn the_letter_table_agrees_with_std_on_every_character() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            assert_eq!(is_letter(c), c.is_alphabetic(), "U+{:04X}", c as u32);
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! learns their weights); signals the training texts cannot show use the configured weights.
 
 use super::config::EngineConfig;
-use super::normalize::{Normalized, entity_text, is_letter, normalize};
+use super::normalize::{Normalized, entity_text, is_letter, normalize_into};
 use super::phrases::{CONCEPTS, PhraseHits, Phrases};
 use super::tokens::Tokens;
 use super::{Hit, hit};
@@ -582,16 +582,14 @@ pub fn text_signals(
         prev_number = number;
     }
     // A phone number needs ten digits; most texts have far fewer (a vectorised count).
-    let digits = norm.text.bytes().filter(u8::is_ascii_digit).count();
+    let digits = ascii_digits(norm.text.as_bytes());
     if digits >= 10 {
         f.phone = phone_number(raw);
     }
     f.money |= norm.money_sign;
     let link_letters = raw.len().saturating_sub(link_bytes);
     f.words_outside_links = if f.links > 0 {
-        raw.split_whitespace()
-            .filter(|w| !w.contains('.') && w.chars().any(is_letter))
-            .count() as u32
+        words_with_letters_without_dots(raw)
     } else {
         link_letters as u32
     };
@@ -718,12 +716,111 @@ fn is_per_word(w: &str) -> bool {
     )
 }
 
+/// ASCII digits in `bytes`: byte counters per chunk of 255, which the compiler vectorises.
+fn ascii_digits(bytes: &[u8]) -> usize {
+    bytes
+        .chunks(255)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .fold(0u8, |n, &b| n + (b.wrapping_sub(b'0') < 10) as u8) as usize
+        })
+        .sum()
+}
+
+/// Whether any of the eight bytes of `x` is at most b' ' (ASCII white space among them), a '.',
+/// or a lead byte of non-ASCII white space (C2, E1, E2, E3): the zero-byte bit tricks, exact
+/// as a yes/no.
+#[inline]
+fn may_end_word_or_hold_dot(x: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = ONES * 0x80;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+    let has = |b: u8| has_zero(x ^ (ONES * b as u64));
+    x.wrapping_sub(ONES * 0x21) & !x & HIGH != 0
+        || has(b'.')
+        || has(0xC2)
+        || has(0xE1)
+        || has(0xE2)
+        || has(0xE3)
+}
+
+/// Whitespace-separated words holding a letter and no '.': what
+/// `raw.split_whitespace().filter(|w| !w.contains('.') && w.chars().any(is_letter)).count()`
+/// gives, in one pass over the bytes.
+fn words_with_letters_without_dots(raw: &str) -> u32 {
+    let bytes = raw.as_bytes();
+    let (mut count, mut dot, mut letter) = (0u32, false, false);
+    let mut i = 0;
+    while i < bytes.len() {
+        // Inside a word that has a letter, eight bytes at a time up to white space or a dot.
+        if letter
+            && let Some(chunk) = bytes.get(i..i + 8)
+            && !may_end_word_or_hold_dot(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])))
+        {
+            i += 8;
+            continue;
+        }
+        let b = bytes[i];
+        if b == b' ' || (b'\t'..=b'\r').contains(&b) {
+            count += (letter && !dot) as u32;
+            (dot, letter) = (false, false);
+            i += 1;
+        } else if b < 0x80 {
+            dot |= b == b'.';
+            letter |= b.is_ascii_alphabetic();
+            i += 1;
+        } else if b == 0xD0 || b == 0xD1 {
+            // U+0400..U+047F: Cyrillic letters, two bytes.
+            letter = true;
+            i += 2;
+        } else if letter && !matches!(b, 0xC2 | 0xE1 | 0xE2 | 0xE3) {
+            // Non-ASCII white space starts with C2 (U+0085, U+00A0), E1 (U+1680), E2
+            // (U+2000..) or E3 (U+3000); once the word has a letter nothing else matters.
+            i += 1;
+        } else {
+            let Some(c) = raw.get(i..).and_then(|r| r.chars().next()) else {
+                // A continuation byte, only reached by skipping bytes of a word with a letter.
+                i += 1;
+                continue;
+            };
+            i += c.len_utf8();
+            if c.is_whitespace() {
+                count += (letter && !dot) as u32;
+                (dot, letter) = (false, false);
+            } else {
+                letter |= is_letter(c);
+            }
+        }
+    }
+    count + (letter && !dot) as u32
+}
+
+/// Whether any of the eight bytes of `x` lies in b'+'..=b'9' (the digits, '+' and ",-./"): the
+/// "has a byte between" bit trick, exact for bytes below 0x80 and never true for the others.
+#[inline]
+fn may_hold_digit_or_plus(x: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = ONES * 127;
+    const HIGH: u64 = ONES * 128;
+    let (m, n) = (b'+' as u64 - 1, b'9' as u64 + 1);
+    let low = x & LOW7;
+    ((ONES * (127 + n)).wrapping_sub(low) & !x & (low + ONES * (127 - m)) & HIGH) != 0
+}
+
 /// A phone or card number: 10+ digits in groups separated by single spaces, dashes or brackets,
 /// starting with `+` or written in several groups (not dots: "12.03.2024 10:00" is a date).
 fn phone_number(raw: &str) -> Option<String> {
     let bytes = raw.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
+        // Eight bytes at a time past text without a digit or '+'.
+        if let Some(chunk) = bytes.get(i..i + 8)
+            && !may_hold_digit_or_plus(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])))
+        {
+            i += 8;
+            continue;
+        }
         let b = bytes[i];
         let plus = b == b'+';
         if !(plus || b.is_ascii_digit()) || (i > 0 && bytes[i - 1].is_ascii_digit()) {
@@ -778,6 +875,43 @@ const CONCEPT_REASONS: [&str; CONCEPTS.len()] = [
     "warns about spam or scams",
 ];
 
+/// The pieces joined into one string of the right size: what `format!` gives for the frequent
+/// reasons, without its machinery.
+fn concat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
+/// A number written in decimal on the stack, as `Display` writes it.
+struct Decimal {
+    digits: [u8; 10],
+    start: usize,
+}
+
+impl Decimal {
+    fn of(mut n: u32) -> Decimal {
+        let mut d = Decimal {
+            digits: [b'0'; 10],
+            start: 10,
+        };
+        loop {
+            d.start -= 1;
+            d.digits[d.start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                return d;
+            }
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.digits[self.start..]).unwrap_or("")
+    }
+}
+
 pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrases) -> String {
     match k {
         LINKS => match &f.first_domain {
@@ -801,15 +935,18 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrase
             "points to a bot @{}",
             f.bot_mention.as_deref().unwrap_or("")
         ),
-        EMOJI => format!(
-            "{} emoji in {} visible characters",
-            norm.emoji, norm.visible
-        ),
-        LOOKALIKE => format!(
-            "{} word(s) mix alphabets to dodge filters, e.g. \"{}\"",
-            norm.lookalike_words,
-            norm.lookalike_example.as_deref().unwrap_or("")
-        ),
+        EMOJI => concat(&[
+            Decimal::of(norm.emoji).as_str(),
+            " emoji in ",
+            Decimal::of(norm.visible).as_str(),
+            " visible characters",
+        ]),
+        LOOKALIKE => concat(&[
+            Decimal::of(norm.lookalike_words).as_str(),
+            " word(s) mix alphabets to dodge filters, e.g. \"",
+            norm.lookalike_example.as_deref().unwrap_or(""),
+            "\"",
+        ]),
         STYLED => format!(
             "{} letters in a fancy font (math/fullwidth/circled)",
             norm.styled_letters
@@ -824,13 +961,17 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrase
         ),
         CAPS => "mostly capital letters".to_string(),
         MONEY => "talks money (amounts, currencies)".to_string(),
-        INVISIBLE => format!("{} invisible characters hidden in the text", norm.invisible),
+        INVISIBLE => concat(&[
+            Decimal::of(norm.invisible).as_str(),
+            " invisible characters hidden in the text",
+        ]),
         HASHTAGS => "several hashtags, as in ads".to_string(),
         SHOUTING => "several words in capitals".to_string(),
-        LONG_TEXT => format!(
-            "a long message ({} characters) as a first message",
-            norm.visible
-        ),
+        LONG_TEXT => concat(&[
+            "a long message (",
+            Decimal::of(norm.visible).as_str(),
+            " characters) as a first message",
+        ]),
         AMOUNT_PER_PERIOD => format!(
             "promises an amount per period (\"{}\")",
             f.amount_per_period.as_deref().unwrap_or("")
@@ -842,7 +983,7 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrase
         k if k >= FIRST_CONCEPT && k < DENSE.len() => {
             let pattern =
                 f.phrases.concepts[k - FIRST_CONCEPT].map_or("", |i| phrases.concept_text(i));
-            format!("{} (\"{pattern}\")", CONCEPT_REASONS[k - FIRST_CONCEPT])
+            concat(&[CONCEPT_REASONS[k - FIRST_CONCEPT], " (\"", pattern, "\")"])
         }
         _ => String::new(),
     }
@@ -972,6 +1113,36 @@ pub fn estimate_account_created(user_id: UserId) -> Option<Timestamp> {
     Some(a.1 + ((user_id - a.0) as f64 * slope) as i64)
 }
 
+thread_local! {
+    /// The normalised name or bio, reused across checks.
+    static PROFILE_TEXT: std::cell::RefCell<Normalized> = std::cell::RefCell::default();
+}
+
+/// Stop phrases and look-alike letters in a normalised name or bio.
+fn profile_text_hits(
+    field: &str,
+    n: &Normalized,
+    phrases: &Phrases,
+    w: &super::config::Weights,
+    hits: &mut Vec<Hit>,
+) {
+    if let Some(p) = phrases.find_stop(&n.text) {
+        hits.push(hit(
+            "profile_stop_phrase",
+            w.profile_stop_phrase,
+            format!("stop phrase \"{p}\" in the {field}"),
+        ));
+    }
+    if n.lookalike_words > 0 || n.styled_letters >= 3 {
+        let example = n.lookalike_example.as_deref().unwrap_or("styled letters");
+        hits.push(hit(
+            "profile_lookalike",
+            w.profile_lookalike,
+            format!("look-alike letters in the {field}: \"{example}\""),
+        ));
+    }
+}
+
 /// Profile signals: name, username and bio; account age relative to `now` when known.
 pub fn profile_hits(
     person: &Person,
@@ -994,7 +1165,9 @@ pub fn profile_hits(
         let Some(text) = text.filter(|t| !t.is_empty()) else {
             continue;
         };
-        let has_link = finder.links(text).any(|l| *l.kind() == LinkKind::Url)
+        // linkify finds a URL only at a ':' or a '.'.
+        let has_link = (text.contains([':', '.'])
+            && finder.links(text).any(|l| *l.kind() == LinkKind::Url))
             || (field == "name" && text.contains('@'));
         if has_link {
             hits.push(hit(
@@ -1003,22 +1176,10 @@ pub fn profile_hits(
                 format!("link in the {field}"),
             ));
         }
-        let n = normalize(text);
-        if let Some(p) = phrases.find_stop(&n.text) {
-            hits.push(hit(
-                "profile_stop_phrase",
-                w.profile_stop_phrase,
-                format!("stop phrase \"{p}\" in the {field}"),
-            ));
-        }
-        if n.lookalike_words > 0 || n.styled_letters >= 3 {
-            let example = n.lookalike_example.as_deref().unwrap_or("styled letters");
-            hits.push(hit(
-                "profile_lookalike",
-                w.profile_lookalike,
-                format!("look-alike letters in the {field}: \"{example}\""),
-            ));
-        }
+        PROFILE_TEXT.with_borrow_mut(|n| {
+            normalize_into(text, n);
+            profile_text_hits(field, n, phrases, w, hits);
+        });
     }
     if let (Some(now), Some(created)) = (now, estimate_account_created(person.id)) {
         let days = (now - created) / 86_400;
@@ -1080,6 +1241,73 @@ mod domain_tests {
                     "{a:?} {b:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn one_pass_word_count_agrees_with_split_whitespace() {
+        let pieces = [
+            "a", "ж", "Ё", " ", "\n", "\t", ".", "1", "\u{A0}", "\u{2003}", "\u{3000}", "\u{85}",
+            "\u{1680}", "é", "😀", "\u{301}", "\u{2800}", "x.y", "ℕ", "\u{202F}", "—", "中",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..(state % 14) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let expected = text
+                .split_whitespace()
+                .filter(|w| !w.contains('.') && w.chars().any(is_letter))
+                .count() as u32;
+            assert_eq!(words_with_letters_without_dots(&text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_chunk_test_finds_every_digit_and_plus() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let bytes = state.to_le_bytes();
+            let expected = bytes.iter().any(|&b| (b'+'..=b'9').contains(&b));
+            assert_eq!(may_hold_digit_or_plus(state), expected, "{bytes:?}");
+        }
+        for b in 0..=255u8 {
+            let x = u64::from_le_bytes([b' ', b, b'a', 0xD0, 0xB0, b'z', b'\n', 0xFF]);
+            assert_eq!(may_hold_digit_or_plus(x), (b'+'..=b'9').contains(&b), "{b}");
+        }
+    }
+
+    #[test]
+    fn the_word_end_chunk_test_is_exact() {
+        let hit = |b: u8| b <= b' ' || matches!(b, b'.' | 0xC2 | 0xE1 | 0xE2 | 0xE3);
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let expected = state.to_le_bytes().iter().any(|&b| hit(b));
+            assert_eq!(may_end_word_or_hold_dot(state), expected, "{state:x}");
+        }
+        for b in 0..=255u8 {
+            let x = u64::from_le_bytes([b'a', 0xD0, 0xB0, b, 0xD1, 0x8F, b'z', 0xBF]);
+            assert_eq!(may_end_word_or_hold_dot(x), hit(b), "{b}");
+        }
+    }
+
+    #[test]
+    fn decimals_are_written_as_display_writes_them() {
+        for n in [0, 1, 9, 10, 99, 100, 12_345, 999_999_999, u32::MAX] {
+            assert_eq!(Decimal::of(n).as_str(), n.to_string());
         }
     }
 

@@ -5,25 +5,42 @@
 /// further before bucketing).
 #[inline]
 pub(crate) fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
+    hash_in(seed, bytes, 0, bytes.len())
+}
+
+/// `hash_bytes(seed, &text[start..end])`, reading the last partial chunk with one 8-byte load
+/// ending at `end` (shifted) instead of byte by byte.
+#[inline(always)]
+pub(crate) fn hash_in(seed: u64, text: &[u8], start: usize, end: usize) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut h = (seed ^ 0xcbf2_9ce4_8422_2325).wrapping_mul(K) ^ bytes.len() as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut v = 0u64;
-        for (k, &b) in chunk.iter().enumerate() {
-            v |= (b as u64) << (8 * k);
-        }
-        h = (h ^ v).wrapping_mul(K).rotate_left(29);
+    let mut h = (seed ^ 0xcbf2_9ce4_8422_2325).wrapping_mul(K) ^ (end - start) as u64;
+    let mut at = start;
+    while at + 8 <= end {
+        h = (h ^ load8(text, at)).wrapping_mul(K).rotate_left(29);
+        at += 8;
     }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut v = 0u64;
-        for (k, &b) in rest.iter().enumerate() {
-            v |= (b as u64) << (8 * k);
-        }
+    let rest = end - at;
+    if rest > 0 {
+        let v = if end >= 8 {
+            // The bytes before `at` in the window are shifted out.
+            load8(text, end - 8) >> (8 * (8 - rest))
+        } else {
+            let mut v = 0u64;
+            for (k, &b) in text[at..end].iter().enumerate() {
+                v |= (b as u64) << (8 * k);
+            }
+            v
+        };
         h = (h ^ v).wrapping_mul(K).rotate_left(29);
     }
     h
+}
+
+#[inline(always)]
+fn load8(text: &[u8], at: usize) -> u64 {
+    let mut chunk = [0u8; 8];
+    chunk.copy_from_slice(&text[at..at + 8]);
+    u64::from_le_bytes(chunk)
 }
 
 /// Seeds of the word and stem hashes.
@@ -82,7 +99,7 @@ impl Tokens {
     }
 
     /// Adds the word `text[start..end]` of `chars` characters, hashing it and its stem.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_word(
         &mut self,
         text: &str,
@@ -92,7 +109,8 @@ impl Tokens {
         chars: u32,
         digits: bool,
     ) {
-        let word = &text.as_bytes()[start..end];
+        let bytes = text.as_bytes();
+        let word = &bytes[start..end];
         let stem = if chars > STEM_CHARS {
             let stem_end = if word.len() == chars as usize {
                 STEM_CHARS as usize
@@ -105,7 +123,7 @@ impl Tokens {
                     .nth(STEM_CHARS as usize)
                     .map_or(word.len(), |(k, _)| k)
             };
-            hash_bytes(STEM_SEED, &word[..stem_end])
+            hash_in(STEM_SEED, bytes, start, start + stem_end)
         } else {
             0
         };
@@ -114,7 +132,7 @@ impl Tokens {
             end: end as u32,
             chars_before,
             chars,
-            hash: hash_bytes(WORD_SEED, word),
+            hash: hash_in(WORD_SEED, bytes, start, end),
             stem,
             digits,
         });
@@ -144,5 +162,35 @@ mod tests {
         assert_eq!(t.list[2].stem, hash_bytes(STEM_SEED, "зараб".as_bytes()));
         assert_eq!(t.list[0].stem, hash_bytes(STEM_SEED, "приве".as_bytes()));
         assert!(t.list[1].digits && t.list[1].stem == 0);
+    }
+
+    /// The windowed loads hash exactly the bytes of the word, wherever it sits in the text.
+    #[test]
+    fn hashing_inside_a_text_equals_hashing_the_word_alone() {
+        fn reference(seed: u64, bytes: &[u8]) -> u64 {
+            const K: u64 = 0x9E37_79B9_7F4A_7C15;
+            let mut h = (seed ^ 0xcbf2_9ce4_8422_2325).wrapping_mul(K) ^ bytes.len() as u64;
+            for chunk in bytes.chunks(8) {
+                let mut v = 0u64;
+                for (k, &b) in chunk.iter().enumerate() {
+                    v |= (b as u64) << (8 * k);
+                }
+                h = (h ^ v).wrapping_mul(K).rotate_left(29);
+            }
+            h
+        }
+        let text: Vec<u8> = (0..40u8).map(|b| b.wrapping_mul(37) ^ 0xA5).collect();
+        for len in 0..text.len() {
+            let text = &text[..len];
+            for start in 0..=len {
+                for end in start..=len {
+                    assert_eq!(
+                        hash_in(7, text, start, end),
+                        reference(7, &text[start..end]),
+                        "{start}..{end} of {len}"
+                    );
+                }
+            }
+        }
     }
 }

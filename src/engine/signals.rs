@@ -875,43 +875,6 @@ const CONCEPT_REASONS: [&str; CONCEPTS.len()] = [
     "warns about spam or scams",
 ];
 
-/// The pieces joined into one string of the right size: what `format!` gives for the frequent
-/// reasons, without its machinery.
-fn concat(parts: &[&str]) -> String {
-    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for p in parts {
-        s.push_str(p);
-    }
-    s
-}
-
-/// A number written in decimal on the stack, as `Display` writes it.
-struct Decimal {
-    digits: [u8; 10],
-    start: usize,
-}
-
-impl Decimal {
-    fn of(mut n: u32) -> Decimal {
-        let mut d = Decimal {
-            digits: [b'0'; 10],
-            start: 10,
-        };
-        loop {
-            d.start -= 1;
-            d.digits[d.start] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                return d;
-            }
-        }
-    }
-
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.digits[self.start..]).unwrap_or("")
-    }
-}
-
 pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrases) -> String {
     match k {
         LINKS => match &f.first_domain {
@@ -935,18 +898,15 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrase
             "points to a bot @{}",
             f.bot_mention.as_deref().unwrap_or("")
         ),
-        EMOJI => concat(&[
-            Decimal::of(norm.emoji).as_str(),
-            " emoji in ",
-            Decimal::of(norm.visible).as_str(),
-            " visible characters",
-        ]),
-        LOOKALIKE => concat(&[
-            Decimal::of(norm.lookalike_words).as_str(),
-            " word(s) mix alphabets to dodge filters, e.g. \"",
-            norm.lookalike_example.as_deref().unwrap_or(""),
-            "\"",
-        ]),
+        EMOJI => format!(
+            "{} emoji in {} visible characters",
+            norm.emoji, norm.visible
+        ),
+        LOOKALIKE => format!(
+            "{} word(s) mix alphabets to dodge filters, e.g. \"{}\"",
+            norm.lookalike_words,
+            norm.lookalike_example.as_deref().unwrap_or("")
+        ),
         STYLED => format!(
             "{} letters in a fancy font (math/fullwidth/circled)",
             norm.styled_letters
@@ -961,17 +921,13 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrase
         ),
         CAPS => "mostly capital letters".to_string(),
         MONEY => "talks money (amounts, currencies)".to_string(),
-        INVISIBLE => concat(&[
-            Decimal::of(norm.invisible).as_str(),
-            " invisible characters hidden in the text",
-        ]),
+        INVISIBLE => format!("{} invisible characters hidden in the text", norm.invisible),
         HASHTAGS => "several hashtags, as in ads".to_string(),
         SHOUTING => "several words in capitals".to_string(),
-        LONG_TEXT => concat(&[
-            "a long message (",
-            Decimal::of(norm.visible).as_str(),
-            " characters) as a first message",
-        ]),
+        LONG_TEXT => format!(
+            "a long message ({} characters) as a first message",
+            norm.visible
+        ),
         AMOUNT_PER_PERIOD => format!(
             "promises an amount per period (\"{}\")",
             f.amount_per_period.as_deref().unwrap_or("")
@@ -983,7 +939,7 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrase
         k if k >= FIRST_CONCEPT && k < DENSE.len() => {
             let pattern =
                 f.phrases.concepts[k - FIRST_CONCEPT].map_or("", |i| phrases.concept_text(i));
-            concat(&[CONCEPT_REASONS[k - FIRST_CONCEPT], " (\"", pattern, "\")"])
+            format!("{} (\"{pattern}\")", CONCEPT_REASONS[k - FIRST_CONCEPT])
         }
         _ => String::new(),
     }
@@ -1301,13 +1257,6 @@ mod domain_tests {
         for b in 0..=255u8 {
             let x = u64::from_le_bytes([b'a', 0xD0, 0xB0, b, 0xD1, 0x8F, b'z', 0xBF]);
             assert_eq!(may_end_word_or_hold_dot(x), hit(b), "{b}");
-        }
-    }
-
-    #[test]
-    fn decimals_are_written_as_display_writes_them() {
-        for n in [0, 1, 9, 10, 99, 100, 12_345, 999_999_999, u32::MAX] {
-            assert_eq!(Decimal::of(n).as_str(), n.to_string());
         }
     }
 

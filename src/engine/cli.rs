@@ -110,9 +110,6 @@ pub fn run(
     }
 }
 
-/// The verdict JSON of `check --json` and `classify`, as serialised through serde (kept as the
-/// reference for [`write_verdict_json`]).
-#[cfg(test)]
 #[derive(Serialize)]
 struct HitOut<'a> {
     name: &'a str,
@@ -120,7 +117,6 @@ struct HitOut<'a> {
     reason: &'a str,
 }
 
-#[cfg(test)]
 #[derive(Serialize)]
 struct VerdictOut<'a> {
     verdict: &'static str,
@@ -133,7 +129,6 @@ fn round(x: f32, digits: i32) -> f32 {
     (x * m).round() / m
 }
 
-#[cfg(test)]
 fn verdict_out(v: &Verdict) -> VerdictOut<'_> {
     VerdictOut {
         verdict: v.class.as_str(),
@@ -150,97 +145,10 @@ fn verdict_out(v: &Verdict) -> VerdictOut<'_> {
     }
 }
 
-/// A verdict as one JSON object: `{"verdict":..,"score":..,"hits":[{"name":..,"weight":..,
-/// "reason":..}]}`, score rounded to 3 decimals and weights to 2. Byte for byte what serde
-/// writes for `VerdictOut`, without its machinery (the strings escaped eight bytes at a time).
-fn write_verdict_json(v: &Verdict, out: &mut impl Write) -> Result<()> {
-    out.write_all(b"{\"verdict\":")?;
-    write_json_str(out, v.class.as_str())?;
-    out.write_all(b",\"score\":")?;
-    serde_json::to_writer(&mut *out, &round(v.score, 3))?;
-    out.write_all(b",\"hits\":[")?;
-    for (k, h) in v.hits.iter().enumerate() {
-        out.write_all(if k == 0 {
-            b"{\"name\":"
-        } else {
-            b",{\"name\":"
-        })?;
-        write_json_str(out, &h.name)?;
-        out.write_all(b",\"weight\":")?;
-        serde_json::to_writer(&mut *out, &round(h.weight, 2))?;
-        out.write_all(b",\"reason\":")?;
-        write_json_str(out, &h.reason)?;
-        out.write_all(b"}")?;
-    }
-    out.write_all(b"]}")?;
-    Ok(())
-}
-
-/// A JSON string with serde_json's escapes: `\"`, `\\`, `\b \t \n \f \r`, other control
-/// characters as `\u00xx`; everything else (DEL and non-ASCII included) as is.
-fn write_json_str(out: &mut impl Write, s: &str) -> std::io::Result<()> {
-    out.write_all(b"\"")?;
-    let bytes = s.as_bytes();
-    let (mut start, mut i) = (0, 0);
-    while i < bytes.len() {
-        if let Some(chunk) = bytes.get(i..i + 8)
-            && !may_need_escape(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])))
-        {
-            i += 8;
-            continue;
-        }
-        let b = bytes[i];
-        let short = match b {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            0x08 => b'b',
-            0x09 => b't',
-            0x0A => b'n',
-            0x0C => b'f',
-            0x0D => b'r',
-            0..0x20 => b'u',
-            _ => {
-                i += 1;
-                continue;
-            }
-        };
-        out.write_all(&bytes[start..i])?;
-        if short == b'u' {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.write_all(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(b >> 4) as usize],
-                HEX[(b & 0xF) as usize],
-            ])?;
-        } else {
-            out.write_all(&[b'\\', short])?;
-        }
-        i += 1;
-        start = i;
-    }
-    out.write_all(&bytes[start..])?;
-    out.write_all(b"\"")
-}
-
-/// Whether any of the eight bytes of `x` is '"', '\\' or a control character below 0x20 (the
-/// zero-byte bit tricks, exact as a yes/no).
-#[inline]
-fn may_need_escape(x: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = ONES * 0x80;
-    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
-    has_zero(x ^ (ONES * b'"' as u64))
-        || has_zero(x ^ (ONES * b'\\' as u64))
-        || x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0
-}
-
 /// `warden check` output: a headline and one line per hit, or the JSON verdict.
 pub fn write_check(verdict: &Verdict, json: bool, out: &mut impl Write) -> Result<()> {
     if json {
-        write_verdict_json(verdict, out)?;
+        serde_json::to_writer(&mut *out, &verdict_out(verdict))?;
         writeln!(out)?;
         return Ok(());
     }
@@ -393,7 +301,7 @@ pub fn classify(
                 } else {
                     engine.check_stateless(&msg)
                 };
-                write_verdict_json(&verdict, out)?;
+                serde_json::to_writer(&mut *out, &verdict_out(&verdict))?;
                 out.write_all(b"\n")?;
             }
             Err(err) => {
@@ -829,87 +737,4 @@ fn write_scores(out: &mut impl Write, label: &str, c: &Confusion) -> Result<()> 
 /// Whether `class` counts as flagged for a moderator.
 pub fn is_flagged(class: VerdictClass) -> bool {
     class != VerdictClass::Ham
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::{Hit, data};
-    use std::borrow::Cow;
-
-    fn serde_json_of(v: &Verdict) -> Vec<u8> {
-        serde_json::to_vec(&verdict_out(v)).unwrap()
-    }
-
-    fn fast_json_of(v: &Verdict) -> Vec<u8> {
-        let mut out = Vec::new();
-        write_verdict_json(v, &mut out).unwrap();
-        out
-    }
-
-    #[test]
-    fn the_verdict_writer_matches_serde_byte_for_byte() {
-        let engine = Engine::new(EngineConfig::default(), TrainingSet::shipped()).unwrap();
-        for text in data::TG_SPAM_SPAM
-            .lines()
-            .chain(data::TG_SPAM_HAM.lines())
-            .take(3_000)
-        {
-            let v = engine.check_text(text);
-            assert_eq!(fast_json_of(&v), serde_json_of(&v), "{text}");
-        }
-        let odd = [
-            "quote \" backslash \\ slash /",
-            "controls \u{0}\u{1}\u{8}\t\n\u{b}\u{c}\r\u{1f} del \u{7f}",
-            "юникод 😀 \u{2028}\u{2029} \u{FEFF}",
-            "",
-            "\"\"\"\"\"\"\"\"\\\\\\\\\\\\\\\\\n\n\n\n\n\n\n\n",
-            "exactly8",
-        ];
-        for (k, reason) in odd.iter().enumerate() {
-            let weight = [0.0, -0.0, f32::NAN, 1.005, -2.34567, 1e-7][k];
-            let v = Verdict {
-                score: [0.5, 0.0005, 1.0, f32::INFINITY, 0.12345, -0.0][k],
-                class: VerdictClass::Review,
-                hits: vec![
-                    Hit {
-                        name: Cow::Owned(reason.to_string()),
-                        weight,
-                        reason: reason.to_string(),
-                    },
-                    Hit {
-                        name: Cow::Borrowed("classifier"),
-                        weight: 2.5,
-                        reason: reason.repeat(3),
-                    },
-                ],
-            };
-            assert_eq!(fast_json_of(&v), serde_json_of(&v), "{reason:?}");
-        }
-        let empty = Verdict {
-            score: 0.1,
-            class: VerdictClass::Ham,
-            hits: Vec::new(),
-        };
-        assert_eq!(fast_json_of(&empty), serde_json_of(&empty));
-    }
-
-    #[test]
-    fn the_chunk_escape_test_finds_every_byte_to_escape() {
-        let needs = |b: u8| b == b'"' || b == b'\\' || b < 0x20;
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..200_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            // Bytes biased towards the interesting ranges.
-            let x = state & 0x7f7f_7f7f_7f7f_7f7f ^ (state >> 3 & 0x8080_8080_8080_8080);
-            let expected = x.to_le_bytes().iter().any(|&b| needs(b));
-            assert_eq!(may_need_escape(x), expected, "{:?}", x.to_le_bytes());
-        }
-        for b in 0..=255u8 {
-            let x = u64::from_le_bytes([b'a', b, 0xD0, 0xB0, b'z', b' ', 0x7F, 0xFF]);
-            assert_eq!(may_need_escape(x), needs(b), "{b}");
-        }
-    }
 }

@@ -327,8 +327,7 @@ impl TemplateIndex {
             if (chars.abs_diff(t.chars) as f32 / longer as f32) >= max_distance {
                 continue;
             }
-            // strsim::normalized_levenshtein, with the bit-parallel distance.
-            let distance = 1.0 - (1.0 - levenshtein(text, &t.text) as f64 / longer as f64) as f32;
+            let distance = 1.0 - strsim::normalized_levenshtein(text, &t.text) as f32;
             if distance < max_distance && best.as_ref().is_none_or(|b| distance < b.distance) {
                 best = Some(TemplateMatch {
                     distance,
@@ -340,150 +339,10 @@ impl TemplateIndex {
     }
 }
 
-/// Levenshtein distance in characters, as `strsim::levenshtein`, by Myers' bit-parallel
-/// algorithm in blocks of 64 characters of `a`: for two 240-character texts about 4 * 240 word
-/// steps instead of a 240 * 240 table.
-fn levenshtein(a: &str, b: &str) -> usize {
-    const BLOCKS: usize = 4;
-    /// Characters below this get their bit masks through a direct table.
-    const DIRECT: usize = 0x480;
-    let mut pattern = ['\0'; 64 * BLOCKS];
-    let mut m = 0;
-    for c in a.chars() {
-        if m == pattern.len() {
-            return strsim::levenshtein(a, b);
-        }
-        pattern[m] = c;
-        m += 1;
-    }
-    if m == 0 {
-        return b.chars().count();
-    }
-    // Slot 0 is "not in `a`"; each other character of `a` has a slot with its position masks.
-    let mut direct = [0u8; DIRECT];
-    let mut others: [(char, u8); 64 * BLOCKS] = [('\0', 0); 64 * BLOCKS];
-    let mut other_count = 0;
-    let mut masks = [[0u64; BLOCKS]; 64 * BLOCKS + 1];
-    let mut slots = 0u8;
-    for (k, &c) in pattern[..m].iter().enumerate() {
-        let slot = if (c as usize) < DIRECT {
-            let s = &mut direct[c as usize];
-            if *s == 0 {
-                slots += 1;
-                *s = slots;
-            }
-            *s
-        } else if let Some(&(_, s)) = others[..other_count].iter().find(|o| o.0 == c) {
-            s
-        } else {
-            slots += 1;
-            others[other_count] = (c, slots);
-            other_count += 1;
-            slots
-        };
-        masks[slot as usize][k / 64] |= 1 << (k % 64);
-    }
-    let slot_of = |c: char| -> usize {
-        if (c as usize) < DIRECT {
-            direct[c as usize] as usize
-        } else {
-            others[..other_count]
-                .iter()
-                .find(|o| o.0 == c)
-                .map_or(0, |o| o.1 as usize)
-        }
-    };
-    let blocks = m.div_ceil(64);
-    let last_bit = 1u64 << ((m - 1) % 64);
-    let mut pv = [!0u64; BLOCKS];
-    let mut mv = [0u64; BLOCKS];
-    let mut score = m as isize;
-    for c in b.chars() {
-        let eq = &masks[slot_of(c)];
-        // Row 0 of the table is 0, 1, 2, ...: every column starts one more than the last.
-        let mut carry = 1i32;
-        for k in 0..blocks {
-            let high = if k + 1 == blocks { last_bit } else { 1 << 63 };
-            let (p, n) = (pv[k], mv[k]);
-            let mut e = eq[k];
-            let xv = e | n;
-            if carry < 0 {
-                e |= 1;
-            }
-            let xh = (((e & p).wrapping_add(p)) ^ p) | e;
-            let mut ph = n | !(xh | p);
-            let mut mh = p & xh;
-            let out = if ph & high != 0 {
-                1
-            } else if mh & high != 0 {
-                -1
-            } else {
-                0
-            };
-            ph <<= 1;
-            mh <<= 1;
-            if carry < 0 {
-                mh |= 1;
-            } else if carry > 0 {
-                ph |= 1;
-            }
-            pv[k] = mh | !(xv | ph);
-            mv[k] = ph & xv;
-            carry = out;
-        }
-        score += carry as isize;
-    }
-    score as usize
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::normalize;
-
-    #[test]
-    fn bit_parallel_levenshtein_agrees_with_strsim() {
-        let alphabet: Vec<char> = "ab cдж😀é\u{301}x".chars().collect();
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for round in 0..3_000 {
-            // Lengths across one to four blocks and past them (the fallback).
-            let max = [5, 70, 140, 300][round % 4];
-            let mut a = Vec::new();
-            for _ in 0..(next() % max) {
-                a.push(alphabet[(next() % alphabet.len() as u64) as usize]);
-            }
-            // Often a near copy, as for real templates.
-            let mut b = a.clone();
-            if round % 2 == 0 {
-                for _ in 0..(next() % 6) {
-                    if !b.is_empty() {
-                        let at = (next() % b.len() as u64) as usize;
-                        b[at] = alphabet[(next() % alphabet.len() as u64) as usize];
-                        if next() % 3 == 0 {
-                            b.remove(at);
-                        }
-                    }
-                }
-            } else {
-                b.clear();
-                for _ in 0..(next() % max) {
-                    b.push(alphabet[(next() % alphabet.len() as u64) as usize]);
-                }
-            }
-            let (a, b): (String, String) = (a.into_iter().collect(), b.into_iter().collect());
-            assert_eq!(
-                levenshtein(&a, &b),
-                strsim::levenshtein(&a, &b),
-                "{a:?} {b:?}"
-            );
-        }
-    }
 
     #[test]
     fn the_prefix_found_from_words_is_the_counted_prefix() {

@@ -63,7 +63,12 @@ pub(crate) struct ChatState {
     /// Text of every message, for edits (evasion).
     pub texts: HashMap<MessageId, (UserId, String)>,
     pub next_message_id: MessageId,
+    /// The chat's latest harmless lines: people rarely repeat each other word for word.
+    pub recent_ham: std::collections::VecDeque<String>,
 }
+
+/// How many of a chat's latest harmless lines a new one avoids repeating.
+const RECENT_HAM: usize = 40;
 
 #[derive(Debug, Clone)]
 enum Plan {
@@ -959,7 +964,18 @@ impl World {
         match (agent.role, agent.tactic) {
             (Role::Spammer, Some(Tactic::EditAfterTrust))
             | (Role::Regular | Role::Newcomer | Role::Lurker | Role::Admin | Role::System, _) => {
-                let text = self.chatter.ham(agent.language, rng);
+                let recent = &mut self.chats[chat].recent_ham;
+                let mut text = self.chatter.ham(agent.language, rng);
+                for _ in 0..8 {
+                    if !recent.contains(&text) {
+                        break;
+                    }
+                    text = self.chatter.ham(agent.language, rng);
+                }
+                if recent.len() == RECENT_HAM {
+                    recent.pop_front();
+                }
+                recent.push_back(text.clone());
                 (compose(&mut self.chats[chat], agent, at, text), false)
             }
             (Role::Spammer, Some(Tactic::Buttons)) => {

@@ -73,3 +73,32 @@ fn faulty_gateway_failures_are_reported_not_lost() {
     assert_eq!(result.faults.ok as usize + result.failed.len(), decided);
     assert!(!result.failed.is_empty() && result.faults.ok > 0);
 }
+
+/// People rarely repeat each other word for word; a chatter that did would look like a spam wave
+/// (the same text from several new accounts) and teach nothing about the engine.
+#[test]
+fn chatter_rarely_repeats_a_recent_line_in_the_same_chat() {
+    use std::collections::HashMap;
+    let scenario = Scenario::load("demo").unwrap();
+    let mut sim = warden::sim::Simulator::new(&scenario, 1);
+    let mut recent: HashMap<i64, Vec<String>> = HashMap::new();
+    let (mut ham, mut repeats) = (0, 0);
+    while let Some((event, truth)) = sim.next_event() {
+        let Event::Message(m) = event else { continue };
+        if truth.spam || m.text.contains("http") {
+            continue;
+        }
+        let lines = recent.entry(m.chat_id).or_default();
+        ham += 1;
+        repeats += lines.contains(&m.text) as u32;
+        lines.push(m.text);
+        if lines.len() > 40 {
+            lines.remove(0);
+        }
+    }
+    assert!(ham > 300, "{ham}");
+    assert!(
+        repeats * 100 <= ham,
+        "{repeats} of {ham} lines repeat one of the last 40"
+    );
+}

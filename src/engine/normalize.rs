@@ -689,18 +689,27 @@ impl Builder<'_> {
     // Out of line: inlined it made every word's close save more registers.
     #[inline(never)]
     fn fold_lookalike(&mut self, w: &Word, raw_end: usize) {
-        // The characters and their scripts decoded once (words are short; long ones take the
-        // general path, which decodes per step).
-        let mut chars = [('\0', Script::Other); 48];
+        // The characters and their scripts decoded once, on the stack for all but long words.
+        let mut buf = [('\0', Script::Other); 48];
         let mut n = 0;
+        let mut long: Vec<(char, Script)> = Vec::new();
         for c in self.out.text[w.start..].chars() {
-            if n == chars.len() {
-                return self.fold_long_lookalike(w, raw_end);
+            if n < buf.len() {
+                buf[n] = (c, script_of(c));
+                n += 1;
+            } else {
+                if long.is_empty() {
+                    long.extend_from_slice(&buf);
+                }
+                long.push((c, script_of(c)));
             }
-            chars[n] = (c, script_of(c));
-            n += 1;
         }
-        let chars = &chars[..n];
+        let chars: &[(char, Script)] = if long.is_empty() { &buf[..n] } else { &long };
+        self.fold_decoded(w, raw_end, chars);
+    }
+
+    /// [`fold_lookalike`](Self::fold_lookalike) of the word's decoded characters.
+    fn fold_decoded(&mut self, w: &Word, raw_end: usize, chars: &[(char, Script)]) {
         // The script whose letters all have a counterpart is the impostor; else the majority.
         let (mut latin_stuck, mut cyrillic_stuck) = (0u32, 0u32);
         for &(c, script) in chars {
@@ -719,14 +728,15 @@ impl Builder<'_> {
                 .cyrillic_text
                 .get_or_insert_with(|| mostly_cyrillic(self.raw)),
         };
-        // Only letters that really pass for the other alphabet make a lookalike word (see
-        // `fold_long_lookalike`).
+        // Only letters that really pass for the other alphabet make a lookalike word; a stray
+        // "n" before a Cyrillic word is usually a flattened newline ("текст.nnДальше").
         let foreign = |script: Script| match script {
             Script::Cyrillic => !to_cyr,
             Script::Latin | Script::Greek => to_cyr,
             Script::Exotic => true,
             Script::Other => false,
         };
+        // Model numbers like "K2С3H" are codes, not words.
         let convincing = w.letters == w.chars
             && chars.iter().any(|&(c, script)| {
                 foreign(script) && (is_homoglyph(c) || script == Script::Exotic)
@@ -752,85 +762,6 @@ impl Builder<'_> {
                 None
             };
             self.out.text.push(mapped.unwrap_or(c));
-        }
-    }
-
-    /// [`fold_lookalike`](Self::fold_lookalike) of a word too long for its buffer.
-    #[cold]
-    #[inline(never)]
-    fn fold_long_lookalike(&mut self, w: &Word, raw_end: usize) {
-        let word = &self.out.text[w.start..];
-        // The script whose letters all have a counterpart is the impostor; else the majority.
-        let (mut latin_stuck, mut cyrillic_stuck) = (0u32, 0u32);
-        for c in word.chars() {
-            match script_of(c) {
-                Script::Latin => latin_stuck += latin_to_cyrillic(c).is_none() as u32,
-                Script::Cyrillic => cyrillic_stuck += to_latin(c).is_none() as u32,
-                _ => {}
-            }
-        }
-        let to_cyr = match (latin_stuck, cyrillic_stuck) {
-            (0, 1..) => true,
-            (1.., 0) => false,
-            _ if w.cyrillic != w.latin + w.greek => w.cyrillic > w.latin + w.greek,
-            // A tie ("Оh" in an English sentence) goes to the alphabet of the whole text.
-            _ => *self
-                .cyrillic_text
-                .get_or_insert_with(|| mostly_cyrillic(self.raw)),
-        };
-        // Only letters that really pass for the other alphabet make a lookalike word; a stray
-        // "n" before a Cyrillic word is usually a flattened newline ("текст.nnДальше").
-        let foreign = |c: char| match script_of(c) {
-            Script::Cyrillic => !to_cyr,
-            Script::Latin | Script::Greek => to_cyr,
-            Script::Exotic => true,
-            Script::Other => false,
-        };
-        // Model numbers like "K2С3H" are codes, not words.
-        let convincing = w.letters == w.chars
-            && word
-                .chars()
-                .any(|c| foreign(c) && (is_homoglyph(c) || script_of(c) == Script::Exotic));
-        if convincing {
-            self.out.lookalike_words += 1;
-            if self.out.lookalike_example.is_none() {
-                let example = self.raw.get(w.raw_start..raw_end).unwrap_or("").trim();
-                self.out.lookalike_example = Some(example.chars().take(40).collect());
-            }
-        }
-        let map = |c: char| {
-            let m = if to_cyr {
-                if script_of(c) == Script::Cyrillic {
-                    None
-                } else {
-                    to_cyrillic(c)
-                }
-            } else if matches!(
-                script_of(c),
-                Script::Cyrillic | Script::Greek | Script::Exotic
-            ) {
-                to_latin(c)
-            } else {
-                None
-            };
-            m.unwrap_or(c)
-        };
-        // Mapped on the stack (words are short), then written over the word.
-        let mut mapped = ['\0'; 48];
-        let mut n = 0;
-        for c in word.chars() {
-            if n == mapped.len() {
-                let long: String = word.chars().map(map).collect();
-                self.out.text.truncate(w.start);
-                self.out.text.push_str(&long);
-                return;
-            }
-            mapped[n] = map(c);
-            n += 1;
-        }
-        self.out.text.truncate(w.start);
-        for &c in &mapped[..n] {
-            self.out.text.push(c);
         }
     }
 

@@ -1280,18 +1280,7 @@ mod tests {
             "«",
             "\u{AD}",
         ];
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        for _ in 0..20_000 {
-            let mut text = String::new();
-            for _ in 0..(state % 12) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
-            }
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+        for text in crate::engine::tests::random_texts(&pieces, 12, 20_000) {
             let expected = text
                 .graphemes(true)
                 .filter(|g| g.chars().any(is_emoji_char))

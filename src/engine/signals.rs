@@ -1206,18 +1206,7 @@ mod domain_tests {
             "a", "ж", "Ё", " ", "\n", "\t", ".", "1", "\u{A0}", "\u{2003}", "\u{3000}", "\u{85}",
             "\u{1680}", "é", "😀", "\u{301}", "\u{2800}", "x.y", "ℕ", "\u{202F}", "—", "中",
         ];
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        for _ in 0..20_000 {
-            let mut text = String::new();
-            for _ in 0..(state % 14) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
-            }
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+        for text in crate::engine::tests::random_texts(&pieces, 14, 20_000) {
             let expected = text
                 .split_whitespace()
                 .filter(|w| !w.contains('.') && w.chars().any(is_letter))

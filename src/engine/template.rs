@@ -349,18 +349,8 @@ mod tests {
         let samples = crate::engine::data::TG_SPAM_SPAM
             .lines()
             .chain(crate::engine::data::MONALENKA_HAM.lines());
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut random = Vec::new();
-        for _ in 0..3_000 {
-            let mut s = String::new();
-            for _ in 0..(state % 400) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                s.push(['a', 'ж', ' ', '😀', '1', 'é'][(state % 6) as usize]);
-            }
-            random.push(s);
-        }
+        let random =
+            crate::engine::tests::random_texts(&["a", "ж", " ", "😀", "1", "é"], 400, 3_000);
         for raw in samples.chain(random.iter().map(String::as_str)) {
             let mut norm = crate::engine::Normalized::default();
             let mut tokens = Tokens::default();

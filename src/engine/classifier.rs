@@ -142,11 +142,11 @@ fn sigmoid(z: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }
 
-/// Deterministic xorshift for the training shuffle.
-struct Rng(u64);
+/// Deterministic xorshift (training shuffle, fold assignment, test inputs); the seed must not be 0.
+pub(crate) struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;

@@ -1,6 +1,7 @@
 //! `warden check`, `warden classify` and `warden eval`. The I/O functions take readers and writers
 //! so tests drive them without processes.
 
+use super::classifier::Rng;
 use super::data::{TrainingSet, read_dataset_file, read_lines_file};
 use super::{Engine, EngineConfig, Label, Verdict, VerdictClass, normalize};
 use crate::model::{Button, Entity, Forward, MediaKind, Message, Person, SenderChat};
@@ -435,12 +436,9 @@ fn assign_folds(samples: &[(String, Label)], k: usize, seed: u64) -> Vec<usize> 
         let mut idx: Vec<usize> = (0..samples.len())
             .filter(|&i| samples[i].1 == label)
             .collect();
-        let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ seed.wrapping_mul(0x5851_f42d_4c95_7f2d);
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15u64 ^ seed.wrapping_mul(0x5851_f42d_4c95_7f2d));
         for i in (1..idx.len()).rev() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            idx.swap(i, (state % (i as u64 + 1)) as usize);
+            idx.swap(i, (rng.next() % (i as u64 + 1)) as usize);
         }
         for (n, i) in idx.into_iter().enumerate() {
             folds[i] = n % k;

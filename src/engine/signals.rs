@@ -1165,17 +1165,13 @@ pub fn profile_hits(
 #[cfg(test)]
 mod domain_tests {
     use super::*;
+    use crate::engine::classifier::Rng;
 
     #[test]
     fn banded_edit_distance_agrees_with_strsim() {
         let alphabet = b"abcg.lo";
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut next = move || rng.next();
         for _ in 0..50_000 {
             let mut word = || -> String {
                 let n = next() % 9;
@@ -1217,11 +1213,9 @@ mod domain_tests {
 
     #[test]
     fn the_chunk_test_finds_every_digit_and_plus() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
         for _ in 0..200_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            let state = rng.next();
             let bytes = state.to_le_bytes();
             let expected = bytes.iter().any(|&b| (b'+'..=b'9').contains(&b));
             assert_eq!(may_hold_digit_or_plus(state), expected, "{bytes:?}");
@@ -1235,11 +1229,9 @@ mod domain_tests {
     #[test]
     fn the_word_end_chunk_test_is_exact() {
         let hit = |b: u8| b <= b' ' || matches!(b, b'.' | 0xC2 | 0xE1 | 0xE2 | 0xE3);
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         for _ in 0..200_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            let state = rng.next();
             let expected = state.to_le_bytes().iter().any(|&b| hit(b));
             assert_eq!(may_end_word_or_hold_dot(state), expected, "{state:x}");
         }

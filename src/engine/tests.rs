@@ -486,13 +486,8 @@ mod robustness {
 /// `count` deterministic texts of up to `max_pieces - 1` pieces each, for comparing a fast path
 /// with its reference on odd mixes of characters.
 pub(crate) fn random_texts(pieces: &[&str], max_pieces: u64, count: usize) -> Vec<String> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = super::classifier::Rng(0x9e37_79b9_7f4a_7c15);
+    let mut next = move || rng.next();
     (0..count)
         .map(|_| {
             let n = next() % max_pieces;

@@ -129,11 +129,12 @@ fn run(pipeline: &mut Pipeline, moderator: &str, command: Command) -> Result<Str
         }
         Command::StopPhrase { phrase, on } => {
             let phrase = phrase.trim().to_string();
-            crate::engine::phrases::check_stop_phrase(&phrase).map_err(|e| anyhow!(e))?;
+            let key = crate::engine::phrases::check_stop_phrase(&phrase).map_err(|e| anyhow!(e))?;
             pipeline
                 .store()
                 .writer()
                 .commit(warden_store::WriteOp::SetStopPhrase {
+                    key,
                     phrase: phrase.clone(),
                     enabled: on,
                     by: by.to_string(),

@@ -102,17 +102,8 @@ pub fn stop_phrases(env: &Env, command: StopPhrasesCommand) -> Result<ExitCode> 
             let edits = env.open_store()?.reader()?.stop_phrases()?;
             let in_effect =
                 effective_stop_phrases(edits.iter().map(|e| (e.phrase.as_str(), e.enabled)));
-            let switched_off: Vec<_> = edits
-                .iter()
-                .filter(|e| {
-                    !e.enabled
-                        && !edits.iter().any(|later| {
-                            later.enabled
-                                && later.changed_at >= e.changed_at
-                                && stop_phrase_key(&later.phrase) == stop_phrase_key(&e.phrase)
-                        })
-                })
-                .collect();
+            // The store keeps the latest edit of each phrase only.
+            let switched_off: Vec<_> = edits.iter().filter(|e| !e.enabled).collect();
             if json {
                 let value = serde_json::json!({ "in_effect": in_effect, "edits": edits });
                 println!("{}", serde_json::to_string_pretty(&value)?);
@@ -122,7 +113,6 @@ pub fn stop_phrases(env: &Env, command: StopPhrasesCommand) -> Result<ExitCode> 
             for line in &in_effect {
                 let added = edits
                     .iter()
-                    .rev()
                     .find(|e| e.enabled && stop_phrase_key(&e.phrase) == stop_phrase_key(line));
                 match added {
                     Some(e) => writeln!(
@@ -154,9 +144,10 @@ pub fn stop_phrases(env: &Env, command: StopPhrasesCommand) -> Result<ExitCode> 
         StopPhrasesCommand::Remove { phrase } => (phrase.join(" "), false),
     };
     let phrase = phrase.trim().to_string();
-    crate::engine::phrases::check_stop_phrase(&phrase).map_err(|e| anyhow::anyhow!(e))?;
+    let key = crate::engine::phrases::check_stop_phrase(&phrase).map_err(|e| anyhow::anyhow!(e))?;
     let store = env.open_store()?;
     store.writer().commit(WriteOp::SetStopPhrase {
+        key,
         phrase: phrase.clone(),
         enabled,
         by: format!("mod:{}", env.config.general.moderator),

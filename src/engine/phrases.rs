@@ -49,8 +49,8 @@ pub fn stop_phrase_key(line: &str) -> Option<String> {
 /// Longest stop phrase a moderator may add: the automaton grows with the phrases' length.
 pub const MAX_STOP_PHRASE_CHARS: usize = 200;
 
-/// Whether `phrase` can be a stop phrase; the error says why not.
-pub fn check_stop_phrase(phrase: &str) -> Result<(), String> {
+/// The key of `phrase` (see [`stop_phrase_key`]) when it can be a stop phrase; else why not.
+pub fn check_stop_phrase(phrase: &str) -> Result<String, String> {
     let chars = phrase.trim().chars().count();
     if chars > MAX_STOP_PHRASE_CHARS {
         return Err(format!(
@@ -58,7 +58,7 @@ pub fn check_stop_phrase(phrase: &str) -> Result<(), String> {
         ));
     }
     match stop_phrase_key(phrase) {
-        Some(_) => Ok(()),
+        Some(key) => Ok(key),
         None => Err(format!(
             "\"{}\" has no letters or digits left to match",
             phrase.trim()
@@ -72,9 +72,8 @@ pub fn check_stop_phrase(phrase: &str) -> Result<(), String> {
 pub fn effective_stop_phrases<'a>(edits: impl IntoIterator<Item = (&'a str, bool)>) -> Vec<String> {
     let mut latest: Vec<(String, &str, bool)> = Vec::new();
     for (phrase, enabled) in edits {
-        let key = match (check_stop_phrase(phrase), stop_phrase_key(phrase)) {
-            (Ok(()), Some(key)) => key,
-            _ => continue,
+        let Ok(key) = check_stop_phrase(phrase) else {
+            continue;
         };
         latest.retain(|(k, _, _)| *k != key);
         latest.push((key, phrase.trim(), enabled));

@@ -49,8 +49,10 @@ pub enum WriteOp {
         by: String,
         at: i64,
     },
-    /// A stop phrase added (`enabled`) or switched off.
+    /// A stop phrase added (`enabled`) or switched off; `key` (its form as matched) identifies it,
+    /// `phrase` is as the moderator wrote it.
     SetStopPhrase {
+        key: String,
         phrase: String,
         enabled: bool,
         by: String,
@@ -361,15 +363,17 @@ pub(crate) fn apply(c: &Connection, op: &WriteOp) -> OpResult {
             Ok(WriteOutcome::Done)
         }
         WriteOp::SetStopPhrase {
+            key,
             phrase,
             enabled,
             by,
             at,
         } => {
             c.execute(
-                "INSERT INTO stop_phrases(phrase, enabled, changed_at, by) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(phrase) DO UPDATE SET enabled = ?2, changed_at = ?3, by = ?4",
-                params![phrase, enabled, at, by],
+                "INSERT INTO stop_phrases(key, phrase, enabled, changed_at, by)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(key) DO UPDATE SET phrase = ?2, enabled = ?3, changed_at = ?4, by = ?5",
+                params![key, phrase, enabled, at, by],
             )?;
             audit::log(
                 c,

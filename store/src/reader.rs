@@ -453,10 +453,10 @@ impl Reader {
         )
     }
 
-    /// Moderators' stop phrase edits, oldest first.
+    /// Moderators' stop phrase edits, the latest per phrase, oldest first.
     pub fn stop_phrases(&self) -> Result<Vec<StopPhraseRecord>, StoreError> {
         self.list(
-            "SELECT phrase, enabled, changed_at, by FROM stop_phrases ORDER BY changed_at, phrase",
+            "SELECT phrase, enabled, changed_at, by FROM stop_phrases ORDER BY changed_at, key",
             &[],
             |r| {
                 Ok(StopPhraseRecord {

@@ -19,10 +19,12 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Moderators' edits of the stop phrases: additions (`enabled = 1`) and shipped phrases switched
-/// off (`enabled = 0`), on top of assets/stop-phrases.txt.
+/// off (`enabled = 0`), on top of assets/stop-phrases.txt. One row per phrase as matched (`key`,
+/// its normalised form): the latest edit of a phrase replaces the earlier ones.
 const MIGRATION_4: &str = r#"
 CREATE TABLE stop_phrases (
-    phrase     TEXT PRIMARY KEY,
+    key        TEXT PRIMARY KEY,
+    phrase     TEXT NOT NULL,
     enabled    INTEGER NOT NULL,
     changed_at INTEGER NOT NULL,
     by         TEXT NOT NULL

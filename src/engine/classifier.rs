@@ -1,8 +1,8 @@
 //! Logistic regression (AdaGrad) over hashed word unigrams, bigrams and 5-letter stems of the
 //! normalised text, plus the named text signals (links, emoji, lookalikes, spam concepts, ...) as
-//! dense features. Unlike
-//! tg-spam's naive Bayes over word presence it weighs evidence jointly, counts repeated words, sees
-//! word pairs and learns how much each named signal is worth. (Character trigrams were tried and
+//! dense features. Like tg-spam's naive Bayes it looks at which words are present, not how often;
+//! unlike it, it weighs evidence jointly, sees word pairs and learns how much each named signal is
+//! worth. (Character trigrams were tried and
 //! lowered cross-validated recall at 0.5% false positives from 89% to 73-84%, so they are out;
 //! character 3-5-grams within words were tried again next to stems and did not help either. Stems,
 //! the first five letters of longer words, let "трейдингу" share evidence with "трейдинг": recall
@@ -39,10 +39,10 @@ impl Params {
 /// Steps taken on a newly labelled text so it counts at once, without a full retrain.
 const LABEL_STEPS: u32 = 8;
 
-/// Hashed features of one text: bucket indices (repeats allowed) and the scale of each.
+/// Hashed features of one text: distinct bucket indices, sorted, and the scale of each.
 #[derive(Debug, Clone)]
 pub struct Features {
-    /// Word unigram and bigram buckets (repeats allowed).
+    /// Word unigram, bigram and stem buckets, each once.
     pub words: Vec<u32>,
     pub word_scale: f32,
     pub dense: DenseValues,
@@ -112,6 +112,12 @@ pub fn extract(tokens: &Tokens, dense: DenseValues, out: &mut Features) {
             out.words.push(bucket(token.stem));
         }
     }
+    // Presence, not counts: a long text that says "не" twenty times is not twenty times less
+    // likely spam. (Counts gave 86.6–90.0% recall at 0.5% false positives in 5-fold
+    // cross-validation of all shipped samples, presence 90.8–92.6%.) Sorted, the weight lookups
+    // also walk memory in order.
+    out.words.sort_unstable();
+    out.words.dedup();
     // Long texts carry more evidence than short ones, but not proportionally more: n^-1/4
     // measured better than n^-1/2 (cosine) or 1 (raw counts) in cross-validation.
     out.word_scale = if out.words.is_empty() {

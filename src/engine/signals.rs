@@ -387,7 +387,11 @@ impl DomainLists {
             if close || domain_skeleton == known.skeleton {
                 return Some(&known.domain);
             }
-            if known.name.len() >= 5 && name != known.name && name.contains(known.name.as_str()) {
+            // A name no longer than the known one contains it only by being it.
+            if known.name.len() >= 5
+                && name.len() > known.name.len()
+                && name.contains(known.name.as_str())
+            {
                 return Some(&known.domain);
             }
         }
@@ -429,6 +433,20 @@ fn domain_of(url: &str) -> String {
     host.strip_prefix("www.")
         .map(str::to_string)
         .unwrap_or(host)
+}
+
+/// Whether the link scan can find a link [`plausible_url`] accepts: links are only looked for in a
+/// text with a '.', and a link is a substring of the text, so it needs "://" or a '.' before an
+/// ASCII lower-case letter (its top-level domain). Most chat has dots, few such pairs: linkify's
+/// scan is skipped for it.
+fn may_hold_plausible_url(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let mut dots = memchr::memchr_iter(b'.', bytes).peekable();
+    if dots.peek().is_none() {
+        return false;
+    }
+    dots.any(|i| bytes.get(i + 1).is_some_and(u8::is_ascii_lowercase))
+        || memchr::memchr_iter(b':', bytes).any(|i| bytes.get(i + 1..i + 3) == Some(b"//"))
 }
 
 /// linkify accepts any "word.word"; without a scheme we want an ASCII top-level domain, so
@@ -487,7 +505,7 @@ pub fn text_signals(
     let mut v: DenseValues = [0.0; DENSE.len()];
     let mut f = TextFacts::default();
     let mut link_bytes = 0usize;
-    if raw.contains('.') {
+    if may_hold_plausible_url(raw) {
         for link in finder.links(raw) {
             if *link.kind() != LinkKind::Url {
                 continue;
@@ -532,7 +550,7 @@ pub fn text_signals(
     // @mentions: Telegram usernames are 5-32 of [A-Za-z0-9_], not part of an e-mail address.
     let bytes = raw.as_bytes();
     let mut i = 0;
-    while let Some(at) = raw[i..].find('@').map(|p| p + i) {
+    while let Some(at) = memchr::memchr(b'@', &bytes[i..]).map(|p| p + i) {
         let start = at + 1;
         let end = bytes[start..]
             .iter()
@@ -621,7 +639,7 @@ pub fn text_signals(
     v[CAPS] = (norm.letters >= 20 && norm.uppercase * 10 >= norm.letters * 6) as u8 as f32;
     v[MONEY] = f.money as u8 as f32;
     v[INVISIBLE] = (norm.invisible > 0) as u8 as f32;
-    let hashtags = if !raw.contains('#') {
+    let hashtags = if memchr::memchr(b'#', bytes).is_none() {
         0
     } else {
         raw.split_whitespace()

@@ -861,6 +861,7 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
             b.start_run(i);
             let start = i;
             let mut alpha = 0u32;
+            let capitals_before = uppercase;
             while let Some(&byte) = bytes.get(i) {
                 let class = ASCII_CLASS[byte as usize];
                 if class & ALNUM == 0 {
@@ -882,7 +883,9 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
             }
             let at = b.out.text.len();
             b.out.text.push_str(&raw[start..i]);
-            b.out.text[at..].make_ascii_lowercase();
+            if uppercase != capitals_before {
+                lowercase_ascii_from(&mut b.out.text, at);
+            }
             let n = (i - start) as u32;
             letters += alpha;
             visible += n;
@@ -913,10 +916,24 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
             run += n;
             all_upper &= upper == n;
             if changes {
-                // Capitals, й, ё, ў...: letter by letter.
-                for pair in bytes[start..i].chunks_exact(2) {
-                    let c = ((pair[0] as usize & 0x1F) << 6) | (pair[1] as usize & 0x3F);
-                    b.out.text.push(BASIC_CYRILLIC_CHARS[c - 0x400]);
+                // Capitals, й, ё, ў...: those letters folded, the bytes between them as they are
+                // (usually just a capital first letter).
+                let mut from = start;
+                for (k, pair) in bytes[start..i].chunks_exact(2).enumerate() {
+                    let flags = BASIC_CYRILLIC_FLAGS
+                        [((pair[0] as usize & 1) << 6) | (pair[1] as usize & 0x3F)];
+                    if flags & FOLDS != 0 {
+                        let at = start + 2 * k;
+                        if from < at {
+                            b.out.text.push_str(&raw[from..at]);
+                        }
+                        let c = ((pair[0] as usize & 0x1F) << 6) | (pair[1] as usize & 0x3F);
+                        b.out.text.push(BASIC_CYRILLIC_CHARS[c - 0x400]);
+                        from = at + 2;
+                    }
+                }
+                if from < i {
+                    b.out.text.push_str(&raw[from..i]);
                 }
             } else {
                 // Already lower case and folded: the original bytes, already valid UTF-8.
@@ -1071,13 +1088,57 @@ static BASIC_CYRILLIC_FLAGS: [u8; 128] = {
     table
 };
 
+/// `text[at..]` in ASCII lower case. Out of line: inlined, its vector constants were reloaded
+/// after every call in the normalisation loop.
+#[inline(never)]
+fn lowercase_ascii_from(text: &mut String, at: usize) {
+    if let Some(tail) = text.get_mut(at..) {
+        tail.make_ascii_lowercase();
+    }
+}
+
+/// How many of the four two-byte letters in `x` (eight bytes of UTF-8, little-endian), from the
+/// first on, are "plain": lower-case basic Cyrillic that folding leaves alone (а-я but й, read as
+/// D0 B0..BF and D1 80..8F). Each 16-bit lane is one letter, lead byte low; the tests are exact
+/// per lane, so the count stops at the first other letter or byte.
+#[inline]
+fn plain_cyrillic_letters(x: u64) -> u32 {
+    const LANE_BIT0: u64 = 0x0001_0001_0001_0001;
+    const LANE_LOW15: u64 = 0x7FFF_7FFF_7FFF_7FFF;
+    const LANE_HIGH: u64 = 0x8000_8000_8000_8000;
+    // The high bit of each lane that is not zero (no carry crosses a lane).
+    let nonzero = |v: u64| ((v & LANE_LOW15) + LANE_LOW15 | v) & LANE_HIGH;
+    // Lead D0 or D1.
+    let lead = (x & 0x00FE_00FE_00FE_00FE) ^ 0x00D0_00D0_00D0_00D0;
+    // The second byte's bits 4 and 5 both set after D0 (B0..BF), both clear after D1 (80..8F).
+    let want = (x & LANE_BIT0) ^ LANE_BIT0;
+    let shape = (((x >> 12) & LANE_BIT0) ^ want) | (((x >> 13) & LANE_BIT0) ^ want);
+    // й (D0 B9) folds to и.
+    let short_i = LANE_HIGH ^ nonzero(x ^ 0xB9D0_B9D0_B9D0_B9D0);
+    let other = nonzero(lead | shape) | short_i;
+    other.trailing_zeros() / 16
+}
+
 /// The run of U+0400..U+045F letters `bytes` starts with: its byte length, its capitals, and
 /// whether folding changes any letter.
 #[inline]
 fn basic_cyrillic_run(bytes: &[u8]) -> (usize, u32, bool) {
     let (mut k, mut upper, mut flags_seen) = (0usize, 0u32, 0u8);
-    for pair in bytes.chunks_exact(2) {
-        let (lead, next) = (pair[0], pair[1]);
+    loop {
+        // Plain lower-case letters four at a time (most of Russian text), then one letter the
+        // table way.
+        while let Some(chunk) = bytes.get(k..k + 8) {
+            let plain = plain_cyrillic_letters(u64::from_le_bytes(
+                chunk.try_into().unwrap_or([0; 8]),
+            ));
+            k += 2 * plain as usize;
+            if plain < 4 {
+                break;
+            }
+        }
+        let (Some(&lead), Some(&next)) = (bytes.get(k), bytes.get(k + 1)) else {
+            break;
+        };
         if !(lead == 0xD0 || (lead == 0xD1 && next < 0xA0)) {
             break;
         }
@@ -1165,6 +1226,44 @@ pub fn utf16_slice(text: &str, offset: usize, length: usize) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    /// The letter-pair loop the four-at-a-time run replaced.
+    fn basic_cyrillic_run_by_pairs(bytes: &[u8]) -> (usize, u32, bool) {
+        let (mut k, mut upper, mut flags_seen) = (0usize, 0u32, 0u8);
+        for pair in bytes.chunks_exact(2) {
+            let (lead, next) = (pair[0], pair[1]);
+            if !(lead == 0xD0 || (lead == 0xD1 && next < 0xA0)) {
+                break;
+            }
+            let flags =
+                super::BASIC_CYRILLIC_FLAGS[((lead as usize & 1) << 6) | (next as usize & 0x3F)];
+            upper += (flags & super::UPPER) as u32;
+            flags_seen |= flags;
+            k += 2;
+        }
+        (k, upper, flags_seen & super::FOLDS != 0)
+    }
+
+    #[test]
+    fn four_letters_at_a_time_run_as_the_pair_loop() {
+        // Every U+0400..U+045F letter, their neighbours in UTF-8 and other bytes.
+        let mut pieces: Vec<String> = (0x3F0..0x470u32)
+            .filter_map(char::from_u32)
+            .map(String::from)
+            .collect();
+        pieces.extend(["a", " ", "1", "ǅ", "😀", "\u{301}", "ԁ"].map(String::from));
+        let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+        for text in crate::engine::tests::random_texts(&pieces, 24, 50_000) {
+            let bytes = text.as_bytes();
+            for start in (0..bytes.len()).filter(|&s| text.is_char_boundary(s)) {
+                assert_eq!(
+                    super::basic_cyrillic_run(&bytes[start..]),
+                    basic_cyrillic_run_by_pairs(&bytes[start..]),
+                    "{text:?} from {start}"
+                );
+            }
+        }
+    }
+
     use super::*;
     use unicode_normalization::UnicodeNormalization;
 

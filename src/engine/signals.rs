@@ -4,7 +4,7 @@
 use super::config::EngineConfig;
 use super::normalize::{Normalized, entity_text, is_letter, normalize_into};
 use super::phrases::{CONCEPTS, PhraseHits, Phrases};
-use super::tokens::Tokens;
+use super::tokens::{Token, Tokens};
 use super::{Hit, hit};
 use crate::model::{EntityKind, MediaKind, Message, Person, Timestamp, UserId};
 use linkify::{LinkFinder, LinkKind};
@@ -416,8 +416,13 @@ pub struct TextFacts {
     pub amount_per_period: Option<String>,
     pub phone: Option<String>,
     pub money: bool,
+    /// Words with letters outside links, counted up to [`LINK_ONLY_WORDS`] (only whether a
+    /// message with links has fewer matters).
     pub words_outside_links: u32,
 }
+
+/// A message with links and fewer words outside them is "little more than a link".
+const LINK_ONLY_WORDS: u32 = 3;
 
 fn domain_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -570,8 +575,15 @@ pub fn text_signals(
     let mut prev_number = false;
     // Token index of the last number, for "500 в день".
     let mut last_number: Option<usize> = None;
-    for (i, t) in tokens.list.iter().enumerate() {
-        let number = norm.text.as_bytes()[t.start as usize].is_ascii_digit();
+    let starts_with_digit = |t: &Token| norm.text.as_bytes()[t.start as usize].is_ascii_digit();
+    // Words before the first number can be neither an amount's currency nor its period.
+    let first_number = tokens
+        .list
+        .iter()
+        .position(starts_with_digit)
+        .unwrap_or(tokens.list.len());
+    for (i, t) in tokens.list.iter().enumerate().skip(first_number) {
+        let number = starts_with_digit(t);
         let word = tokens.text(&norm.text, t);
         if !f.money && prev_number && t.chars <= 8 && is_money_word(word) {
             f.money = true;
@@ -607,7 +619,7 @@ pub fn text_signals(
     f.money |= norm.money_sign;
     let link_letters = raw.len().saturating_sub(link_bytes);
     f.words_outside_links = if f.links > 0 {
-        words_with_letters_without_dots(raw)
+        words_with_letters_without_dots(raw, LINK_ONLY_WORDS)
     } else {
         link_letters as u32
     };
@@ -617,7 +629,7 @@ pub fn text_signals(
     v[INVITE_LINK] = f.invite.is_some() as u8 as f32;
     v[SHORTENER] = f.shortener.is_some() as u8 as f32;
     v[SUSPICIOUS_TLD] = f.suspicious_tld.is_some() as u8 as f32;
-    v[LINK_ONLY] = (f.links > 0 && f.words_outside_links < 3) as u8 as f32;
+    v[LINK_ONLY] = (f.links > 0 && f.words_outside_links < LINK_ONLY_WORDS) as u8 as f32;
     v[MENTION] = f.mentions.min(3) as f32 / 3.0;
     v[BOT_MENTION] = f.bot_mention.is_some() as u8 as f32;
     v[EMOJI] = if norm.emoji >= 3 {
@@ -765,8 +777,8 @@ fn may_end_word_or_hold_dot(x: u64) -> bool {
 
 /// Whitespace-separated words holding a letter and no '.': what
 /// `raw.split_whitespace().filter(|w| !w.contains('.') && w.chars().any(is_letter)).count()`
-/// gives, in one pass over the bytes.
-fn words_with_letters_without_dots(raw: &str) -> u32 {
+/// gives, in one pass over the bytes, or `limit` once that many are found.
+fn words_with_letters_without_dots(raw: &str, limit: u32) -> u32 {
     let bytes = raw.as_bytes();
     let (mut count, mut dot, mut letter) = (0u32, false, false);
     let mut i = 0;
@@ -782,6 +794,9 @@ fn words_with_letters_without_dots(raw: &str) -> u32 {
         let b = bytes[i];
         if b == b' ' || (b'\t'..=b'\r').contains(&b) {
             count += (letter && !dot) as u32;
+            if count >= limit {
+                return limit;
+            }
             (dot, letter) = (false, false);
             i += 1;
         } else if b < 0x80 {
@@ -805,13 +820,16 @@ fn words_with_letters_without_dots(raw: &str) -> u32 {
             i += c.len_utf8();
             if c.is_whitespace() {
                 count += (letter && !dot) as u32;
+                if count >= limit {
+                    return limit;
+                }
                 (dot, letter) = (false, false);
             } else {
                 letter |= is_letter(c);
             }
         }
     }
-    count + (letter && !dot) as u32
+    (count + (letter && !dot) as u32).min(limit)
 }
 
 /// Whether any of the eight bytes of `x` lies in b'+'..=b'9' (the digits, '+' and ",-./"): the
@@ -1225,7 +1243,16 @@ mod domain_tests {
                 .split_whitespace()
                 .filter(|w| !w.contains('.') && w.chars().any(is_letter))
                 .count() as u32;
-            assert_eq!(words_with_letters_without_dots(&text), expected, "{text:?}");
+            assert_eq!(
+                words_with_letters_without_dots(&text, u32::MAX),
+                expected,
+                "{text:?}"
+            );
+            assert_eq!(
+                words_with_letters_without_dots(&text, 3),
+                expected.min(3),
+                "{text:?}"
+            );
         }
     }
 

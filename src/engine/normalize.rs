@@ -128,31 +128,51 @@ fn invisible_table() -> &'static CharTable {
 }
 
 /// `char::is_alphabetic`, with a fast path for basic Cyrillic and a bitmap of std's own answers
-/// for the rest of the Basic Multilingual Plane (the std lookup is slow off ASCII).
+/// for the rest of the first two planes (the std lookup is slow off ASCII; emoji are in plane 1).
 #[inline]
 pub(crate) fn is_letter(c: char) -> bool {
     match c {
         '\u{400}'..='\u{481}' | '\u{48A}'..='\u{52F}' => true,
         _ if c.is_ascii() => c.is_ascii_alphabetic(),
-        _ if (c as u32) <= 0xFFFF => {
-            let bits = alphabetic_bmp();
+        _ if (c as u32) < TABLED_CHARS => {
+            let bits = &char_class_bits()[0];
             bits[(c as usize) >> 6] & (1 << (c as u32 & 63)) != 0
         }
         _ => c.is_alphabetic(),
     }
 }
 
-/// `char::is_alphabetic` of every BMP character, one bit each (built once, about 2 ms).
-fn alphabetic_bmp() -> &'static [u64; 1024] {
-    static TABLE: OnceLock<Box<[u64; 1024]>> = OnceLock::new();
+/// `char::is_alphanumeric` by the same bitmaps.
+#[inline]
+fn is_letter_or_number(c: char) -> bool {
+    if (c as u32) < TABLED_CHARS {
+        let bits = &char_class_bits()[1];
+        bits[(c as usize) >> 6] & (1 << (c as u32 & 63)) != 0
+    } else {
+        c.is_alphanumeric()
+    }
+}
+
+/// Characters below this have their class in [`char_class_bits`]: the first two planes.
+const TABLED_CHARS: u32 = 0x2_0000;
+
+/// `char::is_alphabetic` and `char::is_alphanumeric` of every character below [`TABLED_CHARS`],
+/// one bit each (built once, a few ms).
+fn char_class_bits() -> &'static [Box<[u64]>; 2] {
+    static TABLE: OnceLock<[Box<[u64]>; 2]> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut bits = Box::new([0u64; 1024]);
-        for c in (0..=0xFFFFu32).filter_map(char::from_u32) {
+        let words = TABLED_CHARS as usize / 64;
+        let (mut alphabetic, mut alphanumeric) = (vec![0u64; words], vec![0u64; words]);
+        for c in (0..TABLED_CHARS).filter_map(char::from_u32) {
+            let bit = 1 << (c as u32 & 63);
             if c.is_alphabetic() {
-                bits[(c as usize) >> 6] |= 1 << (c as u32 & 63);
+                alphabetic[(c as usize) >> 6] |= bit;
+            }
+            if c.is_alphanumeric() {
+                alphanumeric[(c as usize) >> 6] |= bit;
             }
         }
-        bits
+        [alphabetic.into_boxed_slice(), alphanumeric.into_boxed_slice()]
     })
 }
 
@@ -456,8 +476,9 @@ fn to_cyrillic(c: char) -> Option<char> {
     }
 }
 
-/// The word being built: its letters go straight into the output text from `start`.
-#[derive(Default)]
+/// The word being built: its letters go straight into the output text from `start`. (Plain
+/// numbers only, so that closing a word copies and clears it in a few moves.)
+#[derive(Default, Clone, Copy)]
 struct Word {
     /// Byte offset in the output text where the word's first letter is (0 with no letter yet).
     start: usize,
@@ -471,11 +492,12 @@ struct Word {
     digits: u32,
     /// Byte offset in the original text where the word started (for the lookalike example).
     raw_start: usize,
-    in_word: bool,
 }
 
 struct Builder<'a> {
     raw: &'a str,
+    /// A word is open (it may have no letter yet).
+    in_word: bool,
     out: &'a mut Normalized,
     /// The words of the output, when asked for.
     tokens: Option<&'a mut Tokens>,
@@ -530,8 +552,8 @@ impl Builder<'_> {
     /// Starts a word at byte `i` of the original unless one is open.
     #[inline]
     fn open(&mut self, i: usize) {
-        if !self.word.in_word {
-            self.word.in_word = true;
+        if !self.in_word {
+            self.in_word = true;
             self.word.raw_start = i;
         }
     }
@@ -541,8 +563,8 @@ impl Builder<'_> {
     #[inline]
     fn start_run(&mut self, i: usize) {
         let w = &mut self.word;
-        if !w.in_word {
-            w.in_word = true;
+        if !self.in_word {
+            self.in_word = true;
             w.raw_start = i;
         }
         if w.chars == 0 {
@@ -625,7 +647,7 @@ impl Builder<'_> {
         if is_invisible(c) || is_combining_mark(c) {
             return; // zero-width characters inside a word keep it whole; diacritics and zalgo go
         }
-        if !c.is_alphanumeric() {
+        if !is_letter_or_number(c) {
             self.end_word(i);
             return;
         }
@@ -641,13 +663,13 @@ impl Builder<'_> {
 
     #[inline]
     fn end_word(&mut self, raw_end: usize) {
-        if self.word.in_word {
+        if self.in_word {
             self.close_word(raw_end);
         }
     }
 
     fn close_word(&mut self, raw_end: usize) {
-        self.word.in_word = false;
+        self.in_word = false;
         let w = std::mem::take(&mut self.word);
         if w.chars == 0 {
             return;
@@ -843,6 +865,7 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
         run_end: 0,
         run_len: 0,
         cyrillic_text: None,
+        in_word: false,
     };
     let mut first_emoji = None;
     // Shouting: runs of 4+ letters all in capitals.

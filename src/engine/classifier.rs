@@ -100,13 +100,16 @@ fn word_hash(t: &Token) -> u64 {
 /// Fills `out` with the hashed features of the words and the dense signal values.
 pub fn extract(tokens: &Tokens, dense: DenseValues, out: &mut Features) {
     out.words.clear();
+    out.words.reserve(3 * tokens.list.len());
     out.dense = dense;
     let mut prev: u64 = 0x9e37_79b9;
     for token in &tokens.list {
         let wh = word_hash(token);
-        out.words.push(bucket(wh));
-        out.words
-            .push(bucket(wh ^ prev.rotate_left(17) ^ 0x5bd1_e995));
+        // The word and the pair ending in it, appended together.
+        out.words.extend_from_slice(&[
+            bucket(wh),
+            bucket(wh ^ prev.rotate_left(17) ^ 0x5bd1_e995),
+        ]);
         prev = wh;
         if token.stem != 0 {
             out.words.push(bucket(token.stem));

@@ -1126,20 +1126,16 @@ fn lowercase_ascii_from(text: &mut String, at: usize) {
 /// per lane, so the count stops at the first other letter or byte.
 #[inline]
 fn plain_cyrillic_letters(x: u64) -> u32 {
-    const LANE_BIT0: u64 = 0x0001_0001_0001_0001;
     const LANE_LOW15: u64 = 0x7FFF_7FFF_7FFF_7FFF;
     const LANE_HIGH: u64 = 0x8000_8000_8000_8000;
-    // The high bit of each lane that is not zero (no carry crosses a lane).
-    let nonzero = |v: u64| ((v & LANE_LOW15) + LANE_LOW15 | v) & LANE_HIGH;
-    // Lead D0 or D1.
-    let lead = (x & 0x00FE_00FE_00FE_00FE) ^ 0x00D0_00D0_00D0_00D0;
-    // The second byte's bits 4 and 5 both set after D0 (B0..BF), both clear after D1 (80..8F).
-    let want = (x & LANE_BIT0) ^ LANE_BIT0;
-    let shape = (((x >> 12) & LANE_BIT0) ^ want) | (((x >> 13) & LANE_BIT0) ^ want);
-    // й (D0 B9) folds to и.
-    let short_i = LANE_HIGH ^ nonzero(x ^ 0xB9D0_B9D0_B9D0_B9D0);
-    let other = nonzero(lead | shape) | short_i;
-    other.trailing_zeros() / 16
+    // The high bit of each lane that is zero (no carry crosses a lane).
+    let zero = |v: u64| !(((v & LANE_LOW15) + LANE_LOW15) | v) & LANE_HIGH;
+    // Lead and the second byte's high nibble: D0 Bx (а-п) or D1 8x (р-я).
+    let shape = x & 0xF0FF_F0FF_F0FF_F0FF;
+    let plain = (zero(shape ^ 0xB0D0_B0D0_B0D0_B0D0) | zero(shape ^ 0x80D1_80D1_80D1_80D1))
+        // й (D0 B9) folds to и.
+        & !zero(x ^ 0xB9D0_B9D0_B9D0_B9D0);
+    (!plain & LANE_HIGH).trailing_zeros() / 16
 }
 
 /// The run of U+0400..U+045F letters `bytes` starts with: its byte length, its capitals, and
@@ -1429,6 +1425,12 @@ mod tests {
     fn the_letter_table_agrees_with_std_on_every_character() {
         for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
             assert_eq!(is_letter(c), c.is_alphabetic(), "U+{:04X}", c as u32);
+            assert_eq!(
+                is_letter_or_number(c),
+                c.is_alphanumeric(),
+                "U+{:04X}",
+                c as u32
+            );
         }
     }
 

@@ -3,7 +3,7 @@
 
 use super::classifier::Rng;
 use super::data::{TrainingSet, read_dataset_file, read_lines_file};
-use super::{Engine, EngineConfig, Label, Verdict, VerdictClass, normalize};
+use super::{Engine, EngineConfig, Hit, Label, Verdict, VerdictClass, normalize};
 use crate::model::{Button, Entity, Forward, MediaKind, Message, Person, SenderChat};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -122,7 +122,20 @@ struct HitOut<'a> {
 struct VerdictOut<'a> {
     verdict: &'static str,
     score: f32,
-    hits: Vec<HitOut<'a>>,
+    hits: HitsOut<'a>,
+}
+
+/// The verdict's hits, serialised as [`HitOut`]s one by one (no list built per line).
+struct HitsOut<'a>(&'a [Hit]);
+
+impl Serialize for HitsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|h| HitOut {
+            name: &h.name,
+            weight: round(h.weight, 2),
+            reason: &h.reason,
+        }))
+    }
 }
 
 fn round(x: f32, digits: i32) -> f32 {
@@ -134,15 +147,7 @@ fn verdict_out(v: &Verdict) -> VerdictOut<'_> {
     VerdictOut {
         verdict: v.class.as_str(),
         score: round(v.score, 3),
-        hits: v
-            .hits
-            .iter()
-            .map(|h| HitOut {
-                name: &h.name,
-                weight: round(h.weight, 2),
-                reason: &h.reason,
-            })
-            .collect(),
+        hits: HitsOut(&v.hits),
     }
 }
 

@@ -1173,7 +1173,10 @@ pub fn profile_hits(
             profile_text_hits(field, n, phrases, w, hits);
         });
     }
-    if let (Some(now), Some(created)) = (now, estimate_account_created(person.id)) {
+    // The estimate only when there is a "now" to compare it with.
+    if let Some(now) = now
+        && let Some(created) = estimate_account_created(person.id)
+    {
         let days = (now - created) / 86_400;
         if days < cfg.new_account_days as i64 {
             hits.push(hit(

@@ -106,10 +106,8 @@ pub fn extract(tokens: &Tokens, dense: DenseValues, out: &mut Features) {
     for token in &tokens.list {
         let wh = word_hash(token);
         // The word and the pair ending in it, appended together.
-        out.words.extend_from_slice(&[
-            bucket(wh),
-            bucket(wh ^ prev.rotate_left(17) ^ 0x5bd1_e995),
-        ]);
+        out.words
+            .extend_from_slice(&[bucket(wh), bucket(wh ^ prev.rotate_left(17) ^ 0x5bd1_e995)]);
         prev = wh;
         if token.stem != 0 {
             out.words.push(bucket(token.stem));

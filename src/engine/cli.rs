@@ -129,7 +129,10 @@ struct VerdictOut<'a> {
 struct HitsOut<'a>(&'a [Hit]);
 
 impl Serialize for HitsOut<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         serializer.collect_seq(self.0.iter().map(|h| HitOut {
             name: &h.name,
             weight: round(h.weight, 2),

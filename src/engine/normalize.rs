@@ -172,7 +172,10 @@ fn char_class_bits() -> &'static [Box<[u64]>; 2] {
                 alphanumeric[(c as usize) >> 6] |= bit;
             }
         }
-        [alphabetic.into_boxed_slice(), alphanumeric.into_boxed_slice()]
+        [
+            alphabetic.into_boxed_slice(),
+            alphanumeric.into_boxed_slice(),
+        ]
     })
 }
 
@@ -1147,9 +1150,8 @@ fn basic_cyrillic_run(bytes: &[u8]) -> (usize, u32, bool) {
         // Plain lower-case letters four at a time (most of Russian text), then one letter the
         // table way.
         while let Some(chunk) = bytes.get(k..k + 8) {
-            let plain = plain_cyrillic_letters(u64::from_le_bytes(
-                chunk.try_into().unwrap_or([0; 8]),
-            ));
+            let plain =
+                plain_cyrillic_letters(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
             k += 2 * plain as usize;
             if plain < 4 {
                 break;

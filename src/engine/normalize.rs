@@ -1117,7 +1117,7 @@ static BASIC_CYRILLIC_FLAGS: [u8; 128] = {
 /// `text[at..]` in ASCII lower case. Out of line: inlined, its vector constants were reloaded
 /// after every call in the normalisation loop.
 #[inline(never)]
-fn lowercase_ascii_from(text: &mut String, at: usize) {
+fn lowercase_ascii_from(text: &mut str, at: usize) {
     if let Some(tail) = text.get_mut(at..) {
         tail.make_ascii_lowercase();
     }

@@ -35,6 +35,7 @@ use signals::{DENSE, DomainLists, TextFacts};
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use template::{MatchScratch, TemplateIndex};
 use tokens::Tokens;
 
@@ -473,19 +474,15 @@ fn classifier_reason(spam: bool, top_words: &[Option<(&str, f32)>; 3], p: f32) -
     if !spam {
         return format!("wording resembles normal chat (classifier p={p:.2})");
     }
-    let words: Vec<String> = top_words
-        .iter()
-        .flatten()
-        .map(|(w, _)| format!("\"{w}\""))
-        .collect();
-    if words.is_empty() {
-        format!("wording resembles known spam (classifier p={p:.2})")
-    } else {
-        format!(
-            "wording resembles known spam: {} (classifier p={p:.2})",
-            words.join(", ")
-        )
+    // One string, no string per word.
+    let mut reason = String::from("wording resembles known spam");
+    for (k, (w, _)) in top_words.iter().flatten().enumerate() {
+        reason.push_str(if k == 0 { ": \"" } else { ", \"" });
+        reason.push_str(w);
+        reason.push('"');
     }
+    let _ = write!(reason, " (classifier p={p:.2})");
+    reason
 }
 
 /// Text and metadata checks of one message.

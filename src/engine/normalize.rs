@@ -128,31 +128,54 @@ fn invisible_table() -> &'static CharTable {
 }
 
 /// `char::is_alphabetic`, with a fast path for basic Cyrillic and a bitmap of std's own answers
-/// for the rest of the Basic Multilingual Plane (the std lookup is slow off ASCII).
+/// for the rest of the first two planes (the std lookup is slow off ASCII; emoji are in plane 1).
 #[inline]
 pub(crate) fn is_letter(c: char) -> bool {
     match c {
         '\u{400}'..='\u{481}' | '\u{48A}'..='\u{52F}' => true,
         _ if c.is_ascii() => c.is_ascii_alphabetic(),
-        _ if (c as u32) <= 0xFFFF => {
-            let bits = alphabetic_bmp();
+        _ if (c as u32) < TABLED_CHARS => {
+            let bits = &char_class_bits()[0];
             bits[(c as usize) >> 6] & (1 << (c as u32 & 63)) != 0
         }
         _ => c.is_alphabetic(),
     }
 }
 
-/// `char::is_alphabetic` of every BMP character, one bit each (built once, about 2 ms).
-fn alphabetic_bmp() -> &'static [u64; 1024] {
-    static TABLE: OnceLock<Box<[u64; 1024]>> = OnceLock::new();
+/// `char::is_alphanumeric` by the same bitmaps.
+#[inline]
+fn is_letter_or_number(c: char) -> bool {
+    if (c as u32) < TABLED_CHARS {
+        let bits = &char_class_bits()[1];
+        bits[(c as usize) >> 6] & (1 << (c as u32 & 63)) != 0
+    } else {
+        c.is_alphanumeric()
+    }
+}
+
+/// Characters below this have their class in [`char_class_bits`]: the first two planes.
+const TABLED_CHARS: u32 = 0x2_0000;
+
+/// `char::is_alphabetic` and `char::is_alphanumeric` of every character below [`TABLED_CHARS`],
+/// one bit each (built once, a few ms).
+fn char_class_bits() -> &'static [Box<[u64]>; 2] {
+    static TABLE: OnceLock<[Box<[u64]>; 2]> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut bits = Box::new([0u64; 1024]);
-        for c in (0..=0xFFFFu32).filter_map(char::from_u32) {
+        let words = TABLED_CHARS as usize / 64;
+        let (mut alphabetic, mut alphanumeric) = (vec![0u64; words], vec![0u64; words]);
+        for c in (0..TABLED_CHARS).filter_map(char::from_u32) {
+            let bit = 1 << (c as u32 & 63);
             if c.is_alphabetic() {
-                bits[(c as usize) >> 6] |= 1 << (c as u32 & 63);
+                alphabetic[(c as usize) >> 6] |= bit;
+            }
+            if c.is_alphanumeric() {
+                alphanumeric[(c as usize) >> 6] |= bit;
             }
         }
-        bits
+        [
+            alphabetic.into_boxed_slice(),
+            alphanumeric.into_boxed_slice(),
+        ]
     })
 }
 
@@ -456,8 +479,9 @@ fn to_cyrillic(c: char) -> Option<char> {
     }
 }
 
-/// The word being built: its letters go straight into the output text from `start`.
-#[derive(Default)]
+/// The word being built: its letters go straight into the output text from `start`. (Plain
+/// numbers only, so that closing a word copies and clears it in a few moves.)
+#[derive(Default, Clone, Copy)]
 struct Word {
     /// Byte offset in the output text where the word's first letter is (0 with no letter yet).
     start: usize,
@@ -471,11 +495,12 @@ struct Word {
     digits: u32,
     /// Byte offset in the original text where the word started (for the lookalike example).
     raw_start: usize,
-    in_word: bool,
 }
 
 struct Builder<'a> {
     raw: &'a str,
+    /// A word is open (it may have no letter yet).
+    in_word: bool,
     out: &'a mut Normalized,
     /// The words of the output, when asked for.
     tokens: Option<&'a mut Tokens>,
@@ -530,8 +555,8 @@ impl Builder<'_> {
     /// Starts a word at byte `i` of the original unless one is open.
     #[inline]
     fn open(&mut self, i: usize) {
-        if !self.word.in_word {
-            self.word.in_word = true;
+        if !self.in_word {
+            self.in_word = true;
             self.word.raw_start = i;
         }
     }
@@ -541,8 +566,8 @@ impl Builder<'_> {
     #[inline]
     fn start_run(&mut self, i: usize) {
         let w = &mut self.word;
-        if !w.in_word {
-            w.in_word = true;
+        if !self.in_word {
+            self.in_word = true;
             w.raw_start = i;
         }
         if w.chars == 0 {
@@ -625,7 +650,7 @@ impl Builder<'_> {
         if is_invisible(c) || is_combining_mark(c) {
             return; // zero-width characters inside a word keep it whole; diacritics and zalgo go
         }
-        if !c.is_alphanumeric() {
+        if !is_letter_or_number(c) {
             self.end_word(i);
             return;
         }
@@ -641,13 +666,13 @@ impl Builder<'_> {
 
     #[inline]
     fn end_word(&mut self, raw_end: usize) {
-        if self.word.in_word {
+        if self.in_word {
             self.close_word(raw_end);
         }
     }
 
     fn close_word(&mut self, raw_end: usize) {
-        self.word.in_word = false;
+        self.in_word = false;
         let w = std::mem::take(&mut self.word);
         if w.chars == 0 {
             return;
@@ -843,6 +868,7 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
         run_end: 0,
         run_len: 0,
         cyrillic_text: None,
+        in_word: false,
     };
     let mut first_emoji = None;
     // Shouting: runs of 4+ letters all in capitals.
@@ -861,6 +887,7 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
             b.start_run(i);
             let start = i;
             let mut alpha = 0u32;
+            let capitals_before = uppercase;
             while let Some(&byte) = bytes.get(i) {
                 let class = ASCII_CLASS[byte as usize];
                 if class & ALNUM == 0 {
@@ -882,7 +909,9 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
             }
             let at = b.out.text.len();
             b.out.text.push_str(&raw[start..i]);
-            b.out.text[at..].make_ascii_lowercase();
+            if uppercase != capitals_before {
+                lowercase_ascii_from(&mut b.out.text, at);
+            }
             let n = (i - start) as u32;
             letters += alpha;
             visible += n;
@@ -913,10 +942,24 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
             run += n;
             all_upper &= upper == n;
             if changes {
-                // Capitals, й, ё, ў...: letter by letter.
-                for pair in bytes[start..i].chunks_exact(2) {
-                    let c = ((pair[0] as usize & 0x1F) << 6) | (pair[1] as usize & 0x3F);
-                    b.out.text.push(BASIC_CYRILLIC_CHARS[c - 0x400]);
+                // Capitals, й, ё, ў...: those letters folded, the bytes between them as they are
+                // (usually just a capital first letter).
+                let mut from = start;
+                for (k, pair) in bytes[start..i].chunks_exact(2).enumerate() {
+                    let flags = BASIC_CYRILLIC_FLAGS
+                        [((pair[0] as usize & 1) << 6) | (pair[1] as usize & 0x3F)];
+                    if flags & FOLDS != 0 {
+                        let at = start + 2 * k;
+                        if from < at {
+                            b.out.text.push_str(&raw[from..at]);
+                        }
+                        let c = ((pair[0] as usize & 0x1F) << 6) | (pair[1] as usize & 0x3F);
+                        b.out.text.push(BASIC_CYRILLIC_CHARS[c - 0x400]);
+                        from = at + 2;
+                    }
+                }
+                if from < i {
+                    b.out.text.push_str(&raw[from..i]);
                 }
             } else {
                 // Already lower case and folded: the original bytes, already valid UTF-8.
@@ -1071,13 +1114,52 @@ static BASIC_CYRILLIC_FLAGS: [u8; 128] = {
     table
 };
 
+/// `text[at..]` in ASCII lower case. Out of line: inlined, its vector constants were reloaded
+/// after every call in the normalisation loop.
+#[inline(never)]
+fn lowercase_ascii_from(text: &mut str, at: usize) {
+    if let Some(tail) = text.get_mut(at..) {
+        tail.make_ascii_lowercase();
+    }
+}
+
+/// How many of the four two-byte letters in `x` (eight bytes of UTF-8, little-endian), from the
+/// first on, are "plain": lower-case basic Cyrillic that folding leaves alone (а-я but й, read as
+/// D0 B0..BF and D1 80..8F). Each 16-bit lane is one letter, lead byte low; the tests are exact
+/// per lane, so the count stops at the first other letter or byte.
+#[inline]
+fn plain_cyrillic_letters(x: u64) -> u32 {
+    const LANE_LOW15: u64 = 0x7FFF_7FFF_7FFF_7FFF;
+    const LANE_HIGH: u64 = 0x8000_8000_8000_8000;
+    // The high bit of each lane that is zero (no carry crosses a lane).
+    let zero = |v: u64| !(((v & LANE_LOW15) + LANE_LOW15) | v) & LANE_HIGH;
+    // Lead and the second byte's high nibble: D0 Bx (а-п) or D1 8x (р-я).
+    let shape = x & 0xF0FF_F0FF_F0FF_F0FF;
+    let plain = (zero(shape ^ 0xB0D0_B0D0_B0D0_B0D0) | zero(shape ^ 0x80D1_80D1_80D1_80D1))
+        // й (D0 B9) folds to и.
+        & !zero(x ^ 0xB9D0_B9D0_B9D0_B9D0);
+    (!plain & LANE_HIGH).trailing_zeros() / 16
+}
+
 /// The run of U+0400..U+045F letters `bytes` starts with: its byte length, its capitals, and
 /// whether folding changes any letter.
 #[inline]
 fn basic_cyrillic_run(bytes: &[u8]) -> (usize, u32, bool) {
     let (mut k, mut upper, mut flags_seen) = (0usize, 0u32, 0u8);
-    for pair in bytes.chunks_exact(2) {
-        let (lead, next) = (pair[0], pair[1]);
+    loop {
+        // Plain lower-case letters four at a time (most of Russian text), then one letter the
+        // table way.
+        while let Some(chunk) = bytes.get(k..k + 8) {
+            let plain =
+                plain_cyrillic_letters(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+            k += 2 * plain as usize;
+            if plain < 4 {
+                break;
+            }
+        }
+        let (Some(&lead), Some(&next)) = (bytes.get(k), bytes.get(k + 1)) else {
+            break;
+        };
         if !(lead == 0xD0 || (lead == 0xD1 && next < 0xA0)) {
             break;
         }
@@ -1165,6 +1247,44 @@ pub fn utf16_slice(text: &str, offset: usize, length: usize) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    /// The letter-pair loop the four-at-a-time run replaced.
+    fn basic_cyrillic_run_by_pairs(bytes: &[u8]) -> (usize, u32, bool) {
+        let (mut k, mut upper, mut flags_seen) = (0usize, 0u32, 0u8);
+        for pair in bytes.chunks_exact(2) {
+            let (lead, next) = (pair[0], pair[1]);
+            if !(lead == 0xD0 || (lead == 0xD1 && next < 0xA0)) {
+                break;
+            }
+            let flags =
+                super::BASIC_CYRILLIC_FLAGS[((lead as usize & 1) << 6) | (next as usize & 0x3F)];
+            upper += (flags & super::UPPER) as u32;
+            flags_seen |= flags;
+            k += 2;
+        }
+        (k, upper, flags_seen & super::FOLDS != 0)
+    }
+
+    #[test]
+    fn four_letters_at_a_time_run_as_the_pair_loop() {
+        // Every U+0400..U+045F letter, their neighbours in UTF-8 and other bytes.
+        let mut pieces: Vec<String> = (0x3F0..0x470u32)
+            .filter_map(char::from_u32)
+            .map(String::from)
+            .collect();
+        pieces.extend(["a", " ", "1", "ǅ", "😀", "\u{301}", "ԁ"].map(String::from));
+        let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+        for text in crate::engine::tests::random_texts(&pieces, 24, 50_000) {
+            let bytes = text.as_bytes();
+            for start in (0..bytes.len()).filter(|&s| text.is_char_boundary(s)) {
+                assert_eq!(
+                    super::basic_cyrillic_run(&bytes[start..]),
+                    basic_cyrillic_run_by_pairs(&bytes[start..]),
+                    "{text:?} from {start}"
+                );
+            }
+        }
+    }
+
     use super::*;
     use unicode_normalization::UnicodeNormalization;
 
@@ -1307,6 +1427,12 @@ mod tests {
     fn the_letter_table_agrees_with_std_on_every_character() {
         for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
             assert_eq!(is_letter(c), c.is_alphabetic(), "U+{:04X}", c as u32);
+            assert_eq!(
+                is_letter_or_number(c),
+                c.is_alphanumeric(),
+                "U+{:04X}",
+                c as u32
+            );
         }
     }
 

@@ -4,7 +4,7 @@
 use super::config::EngineConfig;
 use super::normalize::{Normalized, entity_text, is_letter, normalize_into};
 use super::phrases::{CONCEPTS, PhraseHits, Phrases};
-use super::tokens::Tokens;
+use super::tokens::{Token, Tokens};
 use super::{Hit, hit};
 use crate::model::{EntityKind, MediaKind, Message, Person, Timestamp, UserId};
 use linkify::{LinkFinder, LinkKind};
@@ -387,7 +387,11 @@ impl DomainLists {
             if close || domain_skeleton == known.skeleton {
                 return Some(&known.domain);
             }
-            if known.name.len() >= 5 && name != known.name && name.contains(known.name.as_str()) {
+            // A name no longer than the known one contains it only by being it.
+            if known.name.len() >= 5
+                && name.len() > known.name.len()
+                && name.contains(known.name.as_str())
+            {
                 return Some(&known.domain);
             }
         }
@@ -412,8 +416,13 @@ pub struct TextFacts {
     pub amount_per_period: Option<String>,
     pub phone: Option<String>,
     pub money: bool,
+    /// Words with letters outside links, counted up to [`LINK_ONLY_WORDS`] (only whether a
+    /// message with links has fewer matters).
     pub words_outside_links: u32,
 }
+
+/// A message with links and fewer words outside them is "little more than a link".
+const LINK_ONLY_WORDS: u32 = 3;
 
 fn domain_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -429,6 +438,20 @@ fn domain_of(url: &str) -> String {
     host.strip_prefix("www.")
         .map(str::to_string)
         .unwrap_or(host)
+}
+
+/// Whether the link scan can find a link [`plausible_url`] accepts: links are only looked for in a
+/// text with a '.', and a link is a substring of the text, so it needs "://" or a '.' before an
+/// ASCII lower-case letter (its top-level domain). Most chat has dots, few such pairs: linkify's
+/// scan is skipped for it.
+fn may_hold_plausible_url(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let mut dots = memchr::memchr_iter(b'.', bytes).peekable();
+    if dots.peek().is_none() {
+        return false;
+    }
+    dots.any(|i| bytes.get(i + 1).is_some_and(u8::is_ascii_lowercase))
+        || memchr::memchr_iter(b':', bytes).any(|i| bytes.get(i + 1..i + 3) == Some(b"//"))
 }
 
 /// linkify accepts any "word.word"; without a scheme we want an ASCII top-level domain, so
@@ -487,7 +510,7 @@ pub fn text_signals(
     let mut v: DenseValues = [0.0; DENSE.len()];
     let mut f = TextFacts::default();
     let mut link_bytes = 0usize;
-    if raw.contains('.') {
+    if may_hold_plausible_url(raw) {
         for link in finder.links(raw) {
             if *link.kind() != LinkKind::Url {
                 continue;
@@ -532,7 +555,7 @@ pub fn text_signals(
     // @mentions: Telegram usernames are 5-32 of [A-Za-z0-9_], not part of an e-mail address.
     let bytes = raw.as_bytes();
     let mut i = 0;
-    while let Some(at) = raw[i..].find('@').map(|p| p + i) {
+    while let Some(at) = memchr::memchr(b'@', &bytes[i..]).map(|p| p + i) {
         let start = at + 1;
         let end = bytes[start..]
             .iter()
@@ -552,8 +575,15 @@ pub fn text_signals(
     let mut prev_number = false;
     // Token index of the last number, for "500 в день".
     let mut last_number: Option<usize> = None;
-    for (i, t) in tokens.list.iter().enumerate() {
-        let number = norm.text.as_bytes()[t.start as usize].is_ascii_digit();
+    let starts_with_digit = |t: &Token| norm.text.as_bytes()[t.start as usize].is_ascii_digit();
+    // Words before the first number can be neither an amount's currency nor its period.
+    let first_number = tokens
+        .list
+        .iter()
+        .position(starts_with_digit)
+        .unwrap_or(tokens.list.len());
+    for (i, t) in tokens.list.iter().enumerate().skip(first_number) {
+        let number = starts_with_digit(t);
         let word = tokens.text(&norm.text, t);
         if !f.money && prev_number && t.chars <= 8 && is_money_word(word) {
             f.money = true;
@@ -589,7 +619,7 @@ pub fn text_signals(
     f.money |= norm.money_sign;
     let link_letters = raw.len().saturating_sub(link_bytes);
     f.words_outside_links = if f.links > 0 {
-        words_with_letters_without_dots(raw)
+        words_with_letters_without_dots(raw, LINK_ONLY_WORDS)
     } else {
         link_letters as u32
     };
@@ -599,7 +629,7 @@ pub fn text_signals(
     v[INVITE_LINK] = f.invite.is_some() as u8 as f32;
     v[SHORTENER] = f.shortener.is_some() as u8 as f32;
     v[SUSPICIOUS_TLD] = f.suspicious_tld.is_some() as u8 as f32;
-    v[LINK_ONLY] = (f.links > 0 && f.words_outside_links < 3) as u8 as f32;
+    v[LINK_ONLY] = (f.links > 0 && f.words_outside_links < LINK_ONLY_WORDS) as u8 as f32;
     v[MENTION] = f.mentions.min(3) as f32 / 3.0;
     v[BOT_MENTION] = f.bot_mention.is_some() as u8 as f32;
     v[EMOJI] = if norm.emoji >= 3 {
@@ -621,7 +651,7 @@ pub fn text_signals(
     v[CAPS] = (norm.letters >= 20 && norm.uppercase * 10 >= norm.letters * 6) as u8 as f32;
     v[MONEY] = f.money as u8 as f32;
     v[INVISIBLE] = (norm.invisible > 0) as u8 as f32;
-    let hashtags = if !raw.contains('#') {
+    let hashtags = if memchr::memchr(b'#', bytes).is_none() {
         0
     } else {
         raw.split_whitespace()
@@ -747,8 +777,8 @@ fn may_end_word_or_hold_dot(x: u64) -> bool {
 
 /// Whitespace-separated words holding a letter and no '.': what
 /// `raw.split_whitespace().filter(|w| !w.contains('.') && w.chars().any(is_letter)).count()`
-/// gives, in one pass over the bytes.
-fn words_with_letters_without_dots(raw: &str) -> u32 {
+/// gives, in one pass over the bytes, or `limit` once that many are found.
+fn words_with_letters_without_dots(raw: &str, limit: u32) -> u32 {
     let bytes = raw.as_bytes();
     let (mut count, mut dot, mut letter) = (0u32, false, false);
     let mut i = 0;
@@ -764,6 +794,9 @@ fn words_with_letters_without_dots(raw: &str) -> u32 {
         let b = bytes[i];
         if b == b' ' || (b'\t'..=b'\r').contains(&b) {
             count += (letter && !dot) as u32;
+            if count >= limit {
+                return limit;
+            }
             (dot, letter) = (false, false);
             i += 1;
         } else if b < 0x80 {
@@ -787,13 +820,16 @@ fn words_with_letters_without_dots(raw: &str) -> u32 {
             i += c.len_utf8();
             if c.is_whitespace() {
                 count += (letter && !dot) as u32;
+                if count >= limit {
+                    return limit;
+                }
                 (dot, letter) = (false, false);
             } else {
                 letter |= is_letter(c);
             }
         }
     }
-    count + (letter && !dot) as u32
+    (count + (letter && !dot) as u32).min(limit)
 }
 
 /// Whether any of the eight bytes of `x` lies in b'+'..=b'9' (the digits, '+' and ",-./"): the
@@ -1137,7 +1173,10 @@ pub fn profile_hits(
             profile_text_hits(field, n, phrases, w, hits);
         });
     }
-    if let (Some(now), Some(created)) = (now, estimate_account_created(person.id)) {
+    // The estimate only when there is a "now" to compare it with.
+    if let Some(now) = now
+        && let Some(created) = estimate_account_created(person.id)
+    {
         let days = (now - created) / 86_400;
         if days < cfg.new_account_days as i64 {
             hits.push(hit(
@@ -1207,7 +1246,16 @@ mod domain_tests {
                 .split_whitespace()
                 .filter(|w| !w.contains('.') && w.chars().any(is_letter))
                 .count() as u32;
-            assert_eq!(words_with_letters_without_dots(&text), expected, "{text:?}");
+            assert_eq!(
+                words_with_letters_without_dots(&text, u32::MAX),
+                expected,
+                "{text:?}"
+            );
+            assert_eq!(
+                words_with_letters_without_dots(&text, 3),
+                expected.min(3),
+                "{text:?}"
+            );
         }
     }
 

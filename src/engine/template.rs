@@ -19,7 +19,6 @@ const MAX_CANDIDATES: usize = 2;
 #[derive(Debug, Clone)]
 struct Template {
     text: String,
-    hash: u64,
     chars: usize,
     words: usize,
 }
@@ -223,7 +222,6 @@ impl TemplateIndex {
         let id = self.templates.len() as u32;
         let text = prefix(normalized).to_string();
         self.templates.push(Template {
-            hash: text_hash(&text),
             chars: text.chars().count(),
             text,
             words: words.len(),
@@ -311,11 +309,11 @@ impl TemplateIndex {
         }
         candidates.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let (text, chars) = prefix_of_words(normalized, tokens);
-        let hash = text_hash(text);
         let mut best: Option<TemplateMatch> = None;
         for &(id, _) in candidates.iter().take(MAX_CANDIDATES) {
             let t = &self.templates[id as usize];
-            if t.hash == hash && t.text == text {
+            // Lengths first: no hash of the whole prefix needed.
+            if t.text == text {
                 // A verbatim copy: no need for the quadratic edit distance.
                 return Some(TemplateMatch {
                     distance: 0.0,

@@ -105,7 +105,6 @@ pub fn extract(tokens: &Tokens, dense: DenseValues, out: &mut Features) {
     let mut prev: u64 = 0x9e37_79b9;
     for token in &tokens.list {
         let wh = word_hash(token);
-        // The word and the pair ending in it, appended together.
         out.words
             .extend_from_slice(&[bucket(wh), bucket(wh ^ prev.rotate_left(17) ^ 0x5bd1_e995)]);
         prev = wh;
@@ -242,8 +241,7 @@ impl Model {
         self.steps += 1;
     }
 
-    /// Scores one text; `text` and its `tokens` supply the words for the reason, `f` must be
-    /// what [`extract`] made of those tokens.
+    /// Scores one text; `text` and its `tokens` supply the words for the reason.
     pub fn score<'a>(&self, text: &'a str, tokens: &Tokens, f: &Features) -> Score<'a> {
         let mut text_logit = self.bias;
         for (i, value) in f.hashed() {
@@ -253,17 +251,8 @@ impl Model {
         let logit = text_logit + dense.iter().sum::<f32>();
         let mut top_words: [Option<(&str, f32)>; 3] = [None; 3];
         if logit > 0.0 {
-            // Each token's word bucket as `extract` laid them out: word, pair, then the stem if
-            // any (no second hashing of every word).
-            let mut at = 0;
             for t in &tokens.list {
-                let word_bucket = f
-                    .words
-                    .get(at)
-                    .copied()
-                    .unwrap_or_else(|| bucket(word_hash(t)));
-                at += 2 + (t.stem != 0) as usize;
-                let w = self.weights[word_bucket as usize];
+                let w = self.weights[bucket(word_hash(t)) as usize];
                 let token = tokens.text(text, t);
                 if w <= 0.0
                     || token.len() < 3

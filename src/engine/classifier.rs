@@ -14,6 +14,7 @@
 
 use super::signals::{DENSE, DenseValues};
 use super::tokens::{Token, Tokens, hash_bytes};
+use std::cell::RefCell;
 
 const DIM_BITS: u32 = 18;
 const DIM: usize = 1 << DIM_BITS;
@@ -39,7 +40,7 @@ impl Params {
 /// Steps taken on a newly labelled text so it counts at once, without a full retrain.
 const LABEL_STEPS: u32 = 8;
 
-/// Hashed features of one text: distinct bucket indices, sorted, and the scale of each.
+/// Hashed features of one text: distinct bucket indices and the scale of each.
 #[derive(Debug, Clone)]
 pub struct Features {
     /// Word unigram, bigram and stem buckets, each once.
@@ -97,27 +98,43 @@ fn word_hash(t: &Token) -> u64 {
     }
 }
 
+thread_local! {
+    /// One bit per bucket: taken by the text being extracted (cleared again after each text).
+    static TAKEN: RefCell<Vec<u64>> = RefCell::new(vec![0; DIM / 64]);
+}
+
 /// Fills `out` with the hashed features of the words and the dense signal values.
 pub fn extract(tokens: &Tokens, dense: DenseValues, out: &mut Features) {
     out.words.clear();
     out.words.reserve(3 * tokens.list.len());
     out.dense = dense;
-    let mut prev: u64 = 0x9e37_79b9;
-    for token in &tokens.list {
-        let wh = word_hash(token);
-        out.words
-            .extend_from_slice(&[bucket(wh), bucket(wh ^ prev.rotate_left(17) ^ 0x5bd1_e995)]);
-        prev = wh;
-        if token.stem != 0 {
-            out.words.push(bucket(token.stem));
-        }
-    }
     // Presence, not counts: a long text that says "не" twenty times is not twenty times less
     // likely spam. (Counts gave 86.6–90.0% recall at 0.5% false positives in 5-fold
-    // cross-validation of all shipped samples, presence 90.8–92.6%.) Sorted, the weight lookups
-    // also walk memory in order.
-    out.words.sort_unstable();
-    out.words.dedup();
+    // cross-validation of all shipped samples, presence 90.8–92.6%.) Each bucket once, in the
+    // order of first use; a 32 KB bit set is cheaper than sorting.
+    TAKEN.with_borrow_mut(|taken| {
+        let mut add = |b: u32| {
+            let (word, bit) = ((b >> 6) as usize, 1u64 << (b & 63));
+            if taken[word] & bit == 0 {
+                taken[word] |= bit;
+                out.words.push(b);
+            }
+        };
+        let mut prev: u64 = 0x9e37_79b9;
+        for token in &tokens.list {
+            let wh = word_hash(token);
+            add(bucket(wh));
+            add(bucket(wh ^ prev.rotate_left(17) ^ 0x5bd1_e995));
+            prev = wh;
+            if token.stem != 0 {
+                add(bucket(token.stem));
+            }
+        }
+        // Every bit set belongs to this text's buckets.
+        for &b in &out.words {
+            taken[(b >> 6) as usize] = 0;
+        }
+    });
     // Long texts carry more evidence than short ones, but not proportionally more: n^-1/4
     // measured better than n^-1/2 (cosine) or 1 (raw counts) in cross-validation.
     out.word_scale = if out.words.is_empty() {

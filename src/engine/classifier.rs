@@ -309,3 +309,31 @@ impl Model {
             .map(|(d, w)| (d.name, *w))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::normalize::{Normalized, normalize_with_tokens};
+
+    fn features(text: &str) -> Features {
+        let (mut norm, mut tokens) = (Normalized::default(), Tokens::default());
+        normalize_with_tokens(text, &mut norm, &mut tokens);
+        let mut f = Features::default();
+        extract(&tokens, [0.0; DENSE.len()], &mut f);
+        f
+    }
+
+    #[test]
+    fn a_repeated_word_counts_once_and_nothing_carries_over_to_the_next_text() {
+        let twice = features("крипта крипта");
+        // The word, the pair that starts the text, the stem and the pair "крипта крипта".
+        assert_eq!(twice.words.len(), 4);
+        let five_times = features("крипта крипта крипта крипта крипта");
+        assert_eq!(five_times.words, twice.words);
+        assert_eq!(five_times.word_scale, twice.word_scale);
+        // Another text in between leaves no bucket marked as taken.
+        let other = features("совсем другой текст про крипта");
+        assert!(other.words.contains(&twice.words[0]));
+        assert_eq!(features("крипта крипта").words, twice.words);
+    }
+}

@@ -57,6 +57,28 @@ fn classify_streams_one_line_per_input_and_survives_bad_lines() {
 }
 
 #[test]
+fn classify_reads_lines_that_span_many_reads_and_a_last_line_without_newline() {
+    let mut e = engine();
+    let long = "очень длинное сообщение ".repeat(400);
+    let input = format!(
+        "{{\"text\": \"{long}\"}}\n{{\"text\": \"привет всем\"}}\n\n{{\"text\": \"заработок без вложений, пиши в лс\"}}"
+    );
+    let mut whole = Vec::new();
+    cli::classify(&mut e, false, input.as_bytes(), &mut whole).unwrap();
+    // A reader handing out 7 bytes at a time: every line spans many reads, some split a
+    // two-byte letter.
+    let mut pieces = Vec::new();
+    let reader = std::io::BufReader::with_capacity(7, input.as_bytes());
+    let stats = cli::classify(&mut e, false, reader, &mut pieces).unwrap();
+    assert_eq!(stats.lines, 3);
+    assert_eq!(stats.errors, 0);
+    assert_eq!(
+        String::from_utf8(pieces).unwrap(),
+        String::from_utf8(whole).unwrap()
+    );
+}
+
+#[test]
 fn stateful_classify_sees_repetition() {
     let mut e = engine();
     let line = "{\"text\": \"подписывайтесь на мой канал про рыбалку\", \"user_id\": 9, \"chat_id\": 1, \"date\": 100}\n";

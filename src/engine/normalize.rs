@@ -479,6 +479,50 @@ fn to_cyrillic(c: char) -> Option<char> {
     }
 }
 
+/// What folding a lookalike word needs of one character: its script, whether it passes for a
+/// letter of the other alphabet, and its counterparts ([`to_latin`] and [`to_cyrillic`]).
+#[derive(Clone, Copy)]
+struct Lookalike {
+    script: Script,
+    homoglyph: bool,
+    latin: Option<char>,
+    cyrillic: Option<char>,
+}
+
+impl Lookalike {
+    const OTHER: Lookalike = Lookalike {
+        script: Script::Other,
+        homoglyph: false,
+        latin: None,
+        cyrillic: None,
+    };
+
+    fn compute(c: char) -> Lookalike {
+        Lookalike {
+            script: script_of(c),
+            homoglyph: is_homoglyph(c),
+            latin: to_latin(c),
+            cyrillic: to_cyrillic(c),
+        }
+    }
+
+    /// A table lookup below U+0530 (Latin, Greek, Cyrillic: the letters of lookalike words).
+    #[inline]
+    fn of(c: char) -> Lookalike {
+        const TABLED: usize = 0x530;
+        static TABLE: OnceLock<Vec<Lookalike>> = OnceLock::new();
+        if (c as usize) < TABLED {
+            let table = TABLE.get_or_init(|| {
+                (0..TABLED as u32)
+                    .map(|k| char::from_u32(k).map_or(Lookalike::OTHER, Lookalike::compute))
+                    .collect()
+            });
+            return table[c as usize];
+        }
+        Lookalike::compute(c)
+    }
+}
+
 /// The word being built: its letters go straight into the output text from `start`. (Plain
 /// numbers only, so that closing a word copies and clears it in a few moves.)
 #[derive(Default, Clone, Copy)]
@@ -714,33 +758,34 @@ impl Builder<'_> {
     // Out of line: inlined it made every word's close save more registers.
     #[inline(never)]
     fn fold_lookalike(&mut self, w: &Word, raw_end: usize) {
-        // The characters and their scripts decoded once, on the stack for all but long words.
-        let mut buf = [('\0', Script::Other); 48];
+        // The characters and what folding needs of them, looked up once, on the stack for all
+        // but long words.
+        let mut buf = [('\0', Lookalike::OTHER); 32];
         let mut n = 0;
-        let mut long: Vec<(char, Script)> = Vec::new();
+        let mut long: Vec<(char, Lookalike)> = Vec::new();
         for c in self.out.text[w.start..].chars() {
             if n < buf.len() {
-                buf[n] = (c, script_of(c));
+                buf[n] = (c, Lookalike::of(c));
                 n += 1;
             } else {
                 if long.is_empty() {
                     long.extend_from_slice(&buf);
                 }
-                long.push((c, script_of(c)));
+                long.push((c, Lookalike::of(c)));
             }
         }
-        let chars: &[(char, Script)] = if long.is_empty() { &buf[..n] } else { &long };
+        let chars: &[(char, Lookalike)] = if long.is_empty() { &buf[..n] } else { &long };
         self.fold_decoded(w, raw_end, chars);
     }
 
     /// [`fold_lookalike`](Self::fold_lookalike) of the word's decoded characters.
-    fn fold_decoded(&mut self, w: &Word, raw_end: usize, chars: &[(char, Script)]) {
+    fn fold_decoded(&mut self, w: &Word, raw_end: usize, chars: &[(char, Lookalike)]) {
         // The script whose letters all have a counterpart is the impostor; else the majority.
         let (mut latin_stuck, mut cyrillic_stuck) = (0u32, 0u32);
-        for &(c, script) in chars {
-            match script {
-                Script::Latin => latin_stuck += latin_to_cyrillic(c).is_none() as u32,
-                Script::Cyrillic => cyrillic_stuck += to_latin(c).is_none() as u32,
+        for (_, l) in chars {
+            match l.script {
+                Script::Latin => latin_stuck += l.cyrillic.is_none() as u32,
+                Script::Cyrillic => cyrillic_stuck += l.latin.is_none() as u32,
                 _ => {}
             }
         }
@@ -763,9 +808,9 @@ impl Builder<'_> {
         };
         // Model numbers like "K2С3H" are codes, not words.
         let convincing = w.letters == w.chars
-            && chars.iter().any(|&(c, script)| {
-                foreign(script) && (is_homoglyph(c) || script == Script::Exotic)
-            });
+            && chars
+                .iter()
+                .any(|(_, l)| foreign(l.script) && (l.homoglyph || l.script == Script::Exotic));
         if convincing {
             self.out.lookalike_words += 1;
             if self.out.lookalike_example.is_none() {
@@ -774,15 +819,15 @@ impl Builder<'_> {
             }
         }
         self.out.text.truncate(w.start);
-        for &(c, script) in chars {
+        for &(c, l) in chars {
             let mapped = if to_cyr {
-                if script == Script::Cyrillic {
+                if l.script == Script::Cyrillic {
                     None
                 } else {
-                    to_cyrillic(c)
+                    l.cyrillic
                 }
-            } else if matches!(script, Script::Cyrillic | Script::Greek | Script::Exotic) {
-                to_latin(c)
+            } else if matches!(l.script, Script::Cyrillic | Script::Greek | Script::Exotic) {
+                l.latin
             } else {
                 None
             };

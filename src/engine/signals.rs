@@ -912,28 +912,30 @@ const CONCEPT_REASONS: [&str; CONCEPTS.len()] = [
 ];
 
 pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrases) -> String {
+    // Reasons without numbers are joined with `concat`: the formatting machinery costs more than
+    // the copying.
     match k {
         LINKS => match &f.first_domain {
             Some(d) if f.links > 1 => format!("{} links ({d}, ...)", f.links),
-            Some(d) => format!("a link to {d}"),
+            Some(d) => ["a link to ", d].concat(),
             None => format!("{} links", f.links),
         },
         TG_LINK => format!("{} Telegram link(s) (t.me)", f.tg_links),
-        INVITE_LINK => format!("private invite link {}", f.invite.as_deref().unwrap_or("")),
-        SHORTENER => format!(
-            "link shortener {} hides the target",
-            f.shortener.as_deref().unwrap_or("")
-        ),
-        SUSPICIOUS_TLD => format!(
-            "link to a cheap throw-away domain {}",
-            f.suspicious_tld.as_deref().unwrap_or("")
-        ),
+        INVITE_LINK => ["private invite link ", f.invite.as_deref().unwrap_or("")].concat(),
+        SHORTENER => [
+            "link shortener ",
+            f.shortener.as_deref().unwrap_or(""),
+            " hides the target",
+        ]
+        .concat(),
+        SUSPICIOUS_TLD => [
+            "link to a cheap throw-away domain ",
+            f.suspicious_tld.as_deref().unwrap_or(""),
+        ]
+        .concat(),
         LINK_ONLY => "the message is little more than a link".to_string(),
         MENTION => format!("mentions {} account(s) or channel(s)", f.mentions),
-        BOT_MENTION => format!(
-            "points to a bot @{}",
-            f.bot_mention.as_deref().unwrap_or("")
-        ),
+        BOT_MENTION => ["points to a bot @", f.bot_mention.as_deref().unwrap_or("")].concat(),
         EMOJI => format!(
             "{} emoji in {} visible characters",
             norm.emoji, norm.visible
@@ -951,10 +953,12 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrase
             "{} letters spaced apart (\"w o r d\")",
             norm.longest_spaced_run
         ),
-        STOP_PHRASE => format!(
-            "contains stop phrase \"{}\"",
-            f.phrases.stop.map_or("", |i| phrases.stop_text(i))
-        ),
+        STOP_PHRASE => [
+            "contains stop phrase \"",
+            f.phrases.stop.map_or("", |i| phrases.stop_text(i)),
+            "\"",
+        ]
+        .concat(),
         CAPS => "mostly capital letters".to_string(),
         MONEY => "talks money (amounts, currencies)".to_string(),
         INVISIBLE => format!("{} invisible characters hidden in the text", norm.invisible),
@@ -964,18 +968,22 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrase
             "a long message ({} characters) as a first message",
             norm.visible
         ),
-        AMOUNT_PER_PERIOD => format!(
-            "promises an amount per period (\"{}\")",
-            f.amount_per_period.as_deref().unwrap_or("")
-        ),
-        PHONE_NUMBER => format!(
-            "a phone or card number ({})",
-            f.phone.as_deref().unwrap_or("")
-        ),
+        AMOUNT_PER_PERIOD => [
+            "promises an amount per period (\"",
+            f.amount_per_period.as_deref().unwrap_or(""),
+            "\")",
+        ]
+        .concat(),
+        PHONE_NUMBER => [
+            "a phone or card number (",
+            f.phone.as_deref().unwrap_or(""),
+            ")",
+        ]
+        .concat(),
         k if k >= FIRST_CONCEPT && k < DENSE.len() => {
             let pattern =
                 f.phrases.concepts[k - FIRST_CONCEPT].map_or("", |i| phrases.concept_text(i));
-            format!("{} (\"{pattern}\")", CONCEPT_REASONS[k - FIRST_CONCEPT])
+            [CONCEPT_REASONS[k - FIRST_CONCEPT], " (\"", pattern, "\")"].concat()
         }
         _ => String::new(),
     }

@@ -140,6 +140,9 @@ pub fn combine(mut hits: Vec<Hit>, cfg: &EngineConfig) -> Verdict {
     Verdict { score, class, hits }
 }
 
+/// Hits a check usually has at most (classifier, a few text signals, honeypot).
+const HITS_CAPACITY: usize = 8;
+
 /// Texts shorter than this many words get proportionally less weight from the classifier.
 const SHORT_TEXT_WORDS: f32 = 12.0;
 
@@ -348,7 +351,8 @@ impl Engine {
     /// `warden classify` and `warden eval` use).
     pub fn check_stateless(&self, msg: &Message) -> Verdict {
         let raw = normalize::message_text(msg);
-        let mut hits = Vec::new();
+        // Room for the usual hits up front: growing the list 4 -> 8 -> 16 cost reallocations.
+        let mut hits = Vec::with_capacity(HITS_CAPACITY);
         let mut run = |scratch: &mut Scratch| {
             normalize_with_tokens(&raw, &mut scratch.norm, &mut scratch.tokens);
             self.first_message_hits(msg, &raw, scratch, &mut hits);

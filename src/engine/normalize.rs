@@ -980,17 +980,17 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
         if byte == 0xD0 || (byte == 0xD1 && bytes[i + 1] < 0xA0) {
             b.start_run(i);
             let start = i;
-            let (len, upper, changes) = basic_cyrillic_run(&bytes[i..]);
+            let (len, upper, folds_end) = basic_cyrillic_run(&bytes[i..]);
             i += len;
             let n = ((i - start) / 2) as u32;
             uppercase += upper;
             run += n;
             all_upper &= upper == n;
-            if changes {
-                // Capitals, й, ё, ў...: those letters folded, the bytes between them as they are
-                // (usually just a capital first letter).
+            if folds_end > 0 {
+                // Capitals, й, ё, ў...: those letters folded, the bytes between and after them as
+                // they are (usually just a capital first letter, so one pair is looked at).
                 let mut from = start;
-                for (k, pair) in bytes[start..i].chunks_exact(2).enumerate() {
+                for (k, pair) in bytes[start..start + folds_end].chunks_exact(2).enumerate() {
                     let flags = BASIC_CYRILLIC_FLAGS
                         [((pair[0] as usize & 1) << 6) | (pair[1] as usize & 0x3F)];
                     if flags & FOLDS != 0 {
@@ -1187,10 +1187,10 @@ fn plain_cyrillic_letters(x: u64) -> u32 {
 }
 
 /// The run of U+0400..U+045F letters `bytes` starts with: its byte length, its capitals, and
-/// whether folding changes any letter.
+/// the byte offset after the last letter folding changes (0 when it changes none).
 #[inline]
-fn basic_cyrillic_run(bytes: &[u8]) -> (usize, u32, bool) {
-    let (mut k, mut upper, mut flags_seen) = (0usize, 0u32, 0u8);
+fn basic_cyrillic_run(bytes: &[u8]) -> (usize, u32, usize) {
+    let (mut k, mut upper, mut folds_end) = (0usize, 0u32, 0usize);
     loop {
         // Plain lower-case letters four at a time (most of Russian text), then one letter the
         // table way.
@@ -1210,10 +1210,12 @@ fn basic_cyrillic_run(bytes: &[u8]) -> (usize, u32, bool) {
         }
         let flags = BASIC_CYRILLIC_FLAGS[((lead as usize & 1) << 6) | (next as usize & 0x3F)];
         upper += (flags & UPPER) as u32;
-        flags_seen |= flags;
         k += 2;
+        if flags & FOLDS != 0 {
+            folds_end = k;
+        }
     }
-    (k, upper, flags_seen & FOLDS != 0)
+    (k, upper, folds_end)
 }
 
 /// [`BASIC_CYRILLIC_FOLDED`] as characters.
@@ -1293,8 +1295,8 @@ pub fn utf16_slice(text: &str, offset: usize, length: usize) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     /// The letter-pair loop the four-at-a-time run replaced.
-    fn basic_cyrillic_run_by_pairs(bytes: &[u8]) -> (usize, u32, bool) {
-        let (mut k, mut upper, mut flags_seen) = (0usize, 0u32, 0u8);
+    fn basic_cyrillic_run_by_pairs(bytes: &[u8]) -> (usize, u32, usize) {
+        let (mut k, mut upper, mut folds_end) = (0usize, 0u32, 0usize);
         for pair in bytes.chunks_exact(2) {
             let (lead, next) = (pair[0], pair[1]);
             if !(lead == 0xD0 || (lead == 0xD1 && next < 0xA0)) {
@@ -1303,10 +1305,12 @@ mod tests {
             let flags =
                 super::BASIC_CYRILLIC_FLAGS[((lead as usize & 1) << 6) | (next as usize & 0x3F)];
             upper += (flags & super::UPPER) as u32;
-            flags_seen |= flags;
             k += 2;
+            if flags & super::FOLDS != 0 {
+                folds_end = k;
+            }
         }
-        (k, upper, flags_seen & super::FOLDS != 0)
+        (k, upper, folds_end)
     }
 
     #[test]

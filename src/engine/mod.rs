@@ -549,7 +549,7 @@ fn content_hits(
             k.templates
                 .best_match_tokens(&norm.text, tokens, cfg.honeypot_max_distance, matches)
         {
-            let preview: String = m.template.chars().take(40).collect();
+            let preview = normalize::first_chars(m.template, 40);
             hits.push(hit(
                 "honeypot",
                 cfg.weights.honeypot,

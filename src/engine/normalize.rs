@@ -199,6 +199,15 @@ fn lower_basic(c: char) -> Option<char> {
     }
 }
 
+/// The first `n` characters of `text` (all of it when shorter), as a slice: one copy when kept,
+/// not a push per character.
+pub(crate) fn first_chars(text: &str, n: usize) -> &str {
+    match text.char_indices().nth(n) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
 /// True for an Extended_Pictographic character (emoji and pictographs, by the Unicode property).
 pub fn is_pictographic(c: char) -> bool {
     // Nothing below U+203C except © and ® has the property; keeps Cyrillic and Latin text fast.
@@ -250,6 +259,20 @@ fn emoji_clusters(text: &str) -> u32 {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
+        // Eight bytes at a time while they hold only such characters (the text is valid UTF-8
+        // and `i` starts a character, so every continuation byte in them follows a D0 or D1).
+        if let Some(chunk) = bytes.get(i..i + 8)
+            && only_ascii_or_d0_d1_letters(u64::from_le_bytes(
+                chunk.try_into().unwrap_or([0xFF; 8]),
+            ))
+        {
+            // A lead byte last: its second byte starts the next chunk.
+            i += if chunk[7] >= 0xC0 { 9 } else { 8 };
+            cluster_has_emoji = false;
+            zwj_state = 0;
+            odd_flags = false;
+            continue;
+        }
         let b = bytes[i];
         // ASCII and U+0400..U+047F (lead bytes D0, D1): skipped below without decoding.
         if b < 0x80 || b == 0xD0 || b == 0xD1 {
@@ -306,6 +329,18 @@ fn emoji_clusters(text: &str) -> u32 {
         odd_flags = flag && !odd_flags;
     }
     count
+}
+
+/// Whether every byte of `x` is below C0 (ASCII or a continuation byte) or a D0/D1 lead byte:
+/// exact per byte (bits 7 and 6 set mark the lead bytes; the zero-byte test is exact per lane).
+#[inline]
+fn only_ascii_or_d0_d1_letters(x: u64) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let leads = x & (x << 1) & HIGH;
+    let v = (x & 0xFEFE_FEFE_FEFE_FEFE) ^ 0xD0D0_D0D0_D0D0_D0D0;
+    let d0_d1 = !(((v & LOW7) + LOW7) | v) & HIGH;
+    leads & !d0_d1 == 0
 }
 
 /// Letters that NFKC turns into plain ones: the "fancy font" trick.
@@ -815,7 +850,7 @@ impl Builder<'_> {
             self.out.lookalike_words += 1;
             if self.out.lookalike_example.is_none() {
                 let example = self.raw.get(w.raw_start..raw_end).unwrap_or("").trim();
-                self.out.lookalike_example = Some(example.chars().take(40).collect());
+                self.out.lookalike_example = Some(first_chars(example, 40).to_string());
             }
         }
         self.out.text.truncate(w.start);
@@ -1413,6 +1448,22 @@ mod tests {
                 format!("{:?}", t.list),
                 format!("{:?}", expected.list),
                 "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_eight_byte_test_matches_the_byte_test() {
+        let bytes = [0x00, 0x41, 0x7F, 0x80, 0xBF, 0xC0, 0xCF, 0xD0, 0xD1, 0xD2, 0xE2, 0xF0, 0xFF];
+        let mut rng = crate::engine::classifier::Rng(0x1234_5678_9abc_def1);
+        for _ in 0..200_000 {
+            let r = rng.next();
+            let chunk: [u8; 8] = std::array::from_fn(|k| bytes[(r >> (5 * k)) as usize % 13]);
+            let expected = chunk.iter().all(|&b| b < 0xC0 || b == 0xD0 || b == 0xD1);
+            assert_eq!(
+                only_ascii_or_d0_d1_letters(u64::from_le_bytes(chunk)),
+                expected,
+                "{chunk:02X?}"
             );
         }
     }

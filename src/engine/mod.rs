@@ -510,7 +510,9 @@ fn push_two_decimals(out: &mut String, x: f32) {
         return;
     }
     let table = TABLE.get_or_init(|| {
-        let texts: Vec<String> = (0..=100).map(|k| format!("{:.2}", k as f64 / 100.0)).collect();
+        let texts: Vec<String> = (0..=100)
+            .map(|k| format!("{:.2}", k as f64 / 100.0))
+            .collect();
         let below = |bits: u32, text: &str| format!("{:.2}", f32::from_bits(bits)).as_str() < text;
         let starts = texts
             .iter()
@@ -666,7 +668,18 @@ mod reason_tests {
             check((rng.next() >> 40) as f32 / (1u64 << 24) as f32);
             check(f32::from_bits(rng.next() as u32 % 0x3F80_0001));
         }
-        for x in [0.0, -0.0, 1.0, 1.004, 1.006, 2.5, -0.3, f32::NAN, f32::INFINITY, 1e-40] {
+        for x in [
+            0.0,
+            -0.0,
+            1.0,
+            1.004,
+            1.006,
+            2.5,
+            -0.3,
+            f32::NAN,
+            f32::INFINITY,
+            1e-40,
+        ] {
             check(x);
         }
     }

@@ -199,6 +199,15 @@ fn lower_basic(c: char) -> Option<char> {
     }
 }
 
+/// The first `n` characters of `text` (all of it when shorter), as a slice: one copy when kept,
+/// not a push per character.
+pub(crate) fn first_chars(text: &str, n: usize) -> &str {
+    match text.char_indices().nth(n) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
 /// True for an Extended_Pictographic character (emoji and pictographs, by the Unicode property).
 pub fn is_pictographic(c: char) -> bool {
     // Nothing below U+203C except © and ® has the property; keeps Cyrillic and Latin text fast.
@@ -250,6 +259,20 @@ fn emoji_clusters(text: &str) -> u32 {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
+        // Eight bytes at a time while they hold only such characters (the text is valid UTF-8
+        // and `i` starts a character, so every continuation byte in them follows a D0 or D1).
+        if let Some(chunk) = bytes.get(i..i + 8)
+            && only_ascii_or_d0_d1_letters(u64::from_le_bytes(
+                chunk.try_into().unwrap_or([0xFF; 8]),
+            ))
+        {
+            // A lead byte last: its second byte starts the next chunk.
+            i += if chunk[7] >= 0xC0 { 9 } else { 8 };
+            cluster_has_emoji = false;
+            zwj_state = 0;
+            odd_flags = false;
+            continue;
+        }
         let b = bytes[i];
         // ASCII and U+0400..U+047F (lead bytes D0, D1): skipped below without decoding.
         if b < 0x80 || b == 0xD0 || b == 0xD1 {
@@ -306,6 +329,18 @@ fn emoji_clusters(text: &str) -> u32 {
         odd_flags = flag && !odd_flags;
     }
     count
+}
+
+/// Whether every byte of `x` is below C0 (ASCII or a continuation byte) or a D0/D1 lead byte:
+/// exact per byte (bits 7 and 6 set mark the lead bytes; the zero-byte test is exact per lane).
+#[inline]
+fn only_ascii_or_d0_d1_letters(x: u64) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let leads = x & (x << 1) & HIGH;
+    let v = (x & 0xFEFE_FEFE_FEFE_FEFE) ^ 0xD0D0_D0D0_D0D0_D0D0;
+    let d0_d1 = !(((v & LOW7) + LOW7) | v) & HIGH;
+    leads & !d0_d1 == 0
 }
 
 /// Letters that NFKC turns into plain ones: the "fancy font" trick.
@@ -476,6 +511,50 @@ fn to_cyrillic(c: char) -> Option<char> {
         Script::Latin => latin_to_cyrillic(c),
         Script::Greek | Script::Exotic => to_latin(c).and_then(latin_to_cyrillic),
         _ => None,
+    }
+}
+
+/// What folding a lookalike word needs of one character: its script, whether it passes for a
+/// letter of the other alphabet, and its counterparts ([`to_latin`] and [`to_cyrillic`]).
+#[derive(Clone, Copy)]
+struct Lookalike {
+    script: Script,
+    homoglyph: bool,
+    latin: Option<char>,
+    cyrillic: Option<char>,
+}
+
+impl Lookalike {
+    const OTHER: Lookalike = Lookalike {
+        script: Script::Other,
+        homoglyph: false,
+        latin: None,
+        cyrillic: None,
+    };
+
+    fn compute(c: char) -> Lookalike {
+        Lookalike {
+            script: script_of(c),
+            homoglyph: is_homoglyph(c),
+            latin: to_latin(c),
+            cyrillic: to_cyrillic(c),
+        }
+    }
+
+    /// A table lookup below U+0530 (Latin, Greek, Cyrillic: the letters of lookalike words).
+    #[inline]
+    fn of(c: char) -> Lookalike {
+        const TABLED: usize = 0x530;
+        static TABLE: OnceLock<Vec<Lookalike>> = OnceLock::new();
+        if (c as usize) < TABLED {
+            let table = TABLE.get_or_init(|| {
+                (0..TABLED as u32)
+                    .map(|k| char::from_u32(k).map_or(Lookalike::OTHER, Lookalike::compute))
+                    .collect()
+            });
+            return table[c as usize];
+        }
+        Lookalike::compute(c)
     }
 }
 
@@ -714,33 +793,34 @@ impl Builder<'_> {
     // Out of line: inlined it made every word's close save more registers.
     #[inline(never)]
     fn fold_lookalike(&mut self, w: &Word, raw_end: usize) {
-        // The characters and their scripts decoded once, on the stack for all but long words.
-        let mut buf = [('\0', Script::Other); 48];
+        // The characters and what folding needs of them, looked up once, on the stack for all
+        // but long words.
+        let mut buf = [('\0', Lookalike::OTHER); 32];
         let mut n = 0;
-        let mut long: Vec<(char, Script)> = Vec::new();
+        let mut long: Vec<(char, Lookalike)> = Vec::new();
         for c in self.out.text[w.start..].chars() {
             if n < buf.len() {
-                buf[n] = (c, script_of(c));
+                buf[n] = (c, Lookalike::of(c));
                 n += 1;
             } else {
                 if long.is_empty() {
                     long.extend_from_slice(&buf);
                 }
-                long.push((c, script_of(c)));
+                long.push((c, Lookalike::of(c)));
             }
         }
-        let chars: &[(char, Script)] = if long.is_empty() { &buf[..n] } else { &long };
+        let chars: &[(char, Lookalike)] = if long.is_empty() { &buf[..n] } else { &long };
         self.fold_decoded(w, raw_end, chars);
     }
 
     /// [`fold_lookalike`](Self::fold_lookalike) of the word's decoded characters.
-    fn fold_decoded(&mut self, w: &Word, raw_end: usize, chars: &[(char, Script)]) {
+    fn fold_decoded(&mut self, w: &Word, raw_end: usize, chars: &[(char, Lookalike)]) {
         // The script whose letters all have a counterpart is the impostor; else the majority.
         let (mut latin_stuck, mut cyrillic_stuck) = (0u32, 0u32);
-        for &(c, script) in chars {
-            match script {
-                Script::Latin => latin_stuck += latin_to_cyrillic(c).is_none() as u32,
-                Script::Cyrillic => cyrillic_stuck += to_latin(c).is_none() as u32,
+        for (_, l) in chars {
+            match l.script {
+                Script::Latin => latin_stuck += l.cyrillic.is_none() as u32,
+                Script::Cyrillic => cyrillic_stuck += l.latin.is_none() as u32,
                 _ => {}
             }
         }
@@ -763,26 +843,26 @@ impl Builder<'_> {
         };
         // Model numbers like "K2С3H" are codes, not words.
         let convincing = w.letters == w.chars
-            && chars.iter().any(|&(c, script)| {
-                foreign(script) && (is_homoglyph(c) || script == Script::Exotic)
-            });
+            && chars
+                .iter()
+                .any(|(_, l)| foreign(l.script) && (l.homoglyph || l.script == Script::Exotic));
         if convincing {
             self.out.lookalike_words += 1;
             if self.out.lookalike_example.is_none() {
                 let example = self.raw.get(w.raw_start..raw_end).unwrap_or("").trim();
-                self.out.lookalike_example = Some(example.chars().take(40).collect());
+                self.out.lookalike_example = Some(first_chars(example, 40).to_string());
             }
         }
         self.out.text.truncate(w.start);
-        for &(c, script) in chars {
+        for &(c, l) in chars {
             let mapped = if to_cyr {
-                if script == Script::Cyrillic {
+                if l.script == Script::Cyrillic {
                     None
                 } else {
-                    to_cyrillic(c)
+                    l.cyrillic
                 }
-            } else if matches!(script, Script::Cyrillic | Script::Greek | Script::Exotic) {
-                to_latin(c)
+            } else if matches!(l.script, Script::Cyrillic | Script::Greek | Script::Exotic) {
+                l.latin
             } else {
                 None
             };
@@ -935,17 +1015,17 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
         if byte == 0xD0 || (byte == 0xD1 && bytes[i + 1] < 0xA0) {
             b.start_run(i);
             let start = i;
-            let (len, upper, changes) = basic_cyrillic_run(&bytes[i..]);
+            let (len, upper, folds_end) = basic_cyrillic_run(&bytes[i..]);
             i += len;
             let n = ((i - start) / 2) as u32;
             uppercase += upper;
             run += n;
             all_upper &= upper == n;
-            if changes {
-                // Capitals, й, ё, ў...: those letters folded, the bytes between them as they are
-                // (usually just a capital first letter).
+            if folds_end > 0 {
+                // Capitals, й, ё, ў...: those letters folded, the bytes between and after them as
+                // they are (usually just a capital first letter, so one pair is looked at).
                 let mut from = start;
-                for (k, pair) in bytes[start..i].chunks_exact(2).enumerate() {
+                for (k, pair) in bytes[start..start + folds_end].chunks_exact(2).enumerate() {
                     let flags = BASIC_CYRILLIC_FLAGS
                         [((pair[0] as usize & 1) << 6) | (pair[1] as usize & 0x3F)];
                     if flags & FOLDS != 0 {
@@ -1142,10 +1222,10 @@ fn plain_cyrillic_letters(x: u64) -> u32 {
 }
 
 /// The run of U+0400..U+045F letters `bytes` starts with: its byte length, its capitals, and
-/// whether folding changes any letter.
+/// the byte offset after the last letter folding changes (0 when it changes none).
 #[inline]
-fn basic_cyrillic_run(bytes: &[u8]) -> (usize, u32, bool) {
-    let (mut k, mut upper, mut flags_seen) = (0usize, 0u32, 0u8);
+fn basic_cyrillic_run(bytes: &[u8]) -> (usize, u32, usize) {
+    let (mut k, mut upper, mut folds_end) = (0usize, 0u32, 0usize);
     loop {
         // Plain lower-case letters four at a time (most of Russian text), then one letter the
         // table way.
@@ -1165,10 +1245,12 @@ fn basic_cyrillic_run(bytes: &[u8]) -> (usize, u32, bool) {
         }
         let flags = BASIC_CYRILLIC_FLAGS[((lead as usize & 1) << 6) | (next as usize & 0x3F)];
         upper += (flags & UPPER) as u32;
-        flags_seen |= flags;
         k += 2;
+        if flags & FOLDS != 0 {
+            folds_end = k;
+        }
     }
-    (k, upper, flags_seen & FOLDS != 0)
+    (k, upper, folds_end)
 }
 
 /// [`BASIC_CYRILLIC_FOLDED`] as characters.
@@ -1248,8 +1330,8 @@ pub fn utf16_slice(text: &str, offset: usize, length: usize) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     /// The letter-pair loop the four-at-a-time run replaced.
-    fn basic_cyrillic_run_by_pairs(bytes: &[u8]) -> (usize, u32, bool) {
-        let (mut k, mut upper, mut flags_seen) = (0usize, 0u32, 0u8);
+    fn basic_cyrillic_run_by_pairs(bytes: &[u8]) -> (usize, u32, usize) {
+        let (mut k, mut upper, mut folds_end) = (0usize, 0u32, 0usize);
         for pair in bytes.chunks_exact(2) {
             let (lead, next) = (pair[0], pair[1]);
             if !(lead == 0xD0 || (lead == 0xD1 && next < 0xA0)) {
@@ -1258,10 +1340,12 @@ mod tests {
             let flags =
                 super::BASIC_CYRILLIC_FLAGS[((lead as usize & 1) << 6) | (next as usize & 0x3F)];
             upper += (flags & super::UPPER) as u32;
-            flags_seen |= flags;
             k += 2;
+            if flags & super::FOLDS != 0 {
+                folds_end = k;
+            }
         }
-        (k, upper, flags_seen & super::FOLDS != 0)
+        (k, upper, folds_end)
     }
 
     #[test]
@@ -1364,6 +1448,24 @@ mod tests {
                 format!("{:?}", t.list),
                 format!("{:?}", expected.list),
                 "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_eight_byte_test_matches_the_byte_test() {
+        let bytes = [
+            0x00, 0x41, 0x7F, 0x80, 0xBF, 0xC0, 0xCF, 0xD0, 0xD1, 0xD2, 0xE2, 0xF0, 0xFF,
+        ];
+        let mut rng = crate::engine::classifier::Rng(0x1234_5678_9abc_def1);
+        for _ in 0..200_000 {
+            let r = rng.next();
+            let chunk: [u8; 8] = std::array::from_fn(|k| bytes[(r >> (5 * k)) as usize % 13]);
+            let expected = chunk.iter().all(|&b| b < 0xC0 || b == 0xD0 || b == 0xD1);
+            assert_eq!(
+                only_ascii_or_d0_d1_letters(u64::from_le_bytes(chunk)),
+                expected,
+                "{chunk:02X?}"
             );
         }
     }

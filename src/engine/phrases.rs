@@ -186,6 +186,9 @@ impl Table {
                 trans.push(new_id[&dfa.next_state(Anchored::No, s, b).as_u32()]);
             }
         }
+        // A power of two long, so the scan's index is masked into range instead of checked
+        // (the padding is never reached).
+        trans.resize(trans.len().next_power_of_two(), 0);
         let (mut offsets, mut ids) = (vec![0u32], Vec::new());
         for &s in &states[..matches] {
             for m in 0..dfa.match_len(s) {
@@ -345,6 +348,8 @@ impl Phrases {
         };
         let bytes = normalized.as_bytes();
         let (trans, classes, limit) = (&table.trans[..], &*table.classes, table.match_limit);
+        // `trans` is a power of two long and never empty: `& mask` keeps every index in range.
+        let mask = trans.len() - 1;
         let mut state = table.start;
         let found = |state: u32, end: usize, hits: &mut PhraseHits| {
             let k = (state / table.stride) as usize;
@@ -356,7 +361,7 @@ impl Phrases {
         let mut end = 0;
         for quad in &mut quads {
             for &byte in quad {
-                state = trans[(state + classes[byte as usize]) as usize];
+                state = trans[(state + classes[byte as usize]) as usize & mask];
                 end += 1;
                 if state < limit {
                     found(state, end, &mut hits);
@@ -364,7 +369,7 @@ impl Phrases {
             }
         }
         for &byte in quads.remainder() {
-            state = trans[(state + classes[byte as usize]) as usize];
+            state = trans[(state + classes[byte as usize]) as usize & mask];
             end += 1;
             if state < limit {
                 found(state, end, &mut hits);

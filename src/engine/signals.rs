@@ -832,16 +832,20 @@ fn words_with_letters_without_dots(raw: &str, limit: u32) -> u32 {
     (count + (letter && !dot) as u32).min(limit)
 }
 
-/// Whether any of the eight bytes of `x` lies in b'+'..=b'9' (the digits, '+' and ",-./"): the
-/// "has a byte between" bit trick, exact for bytes below 0x80 and never true for the others.
+/// Whether any of the eight bytes of `x` is an ASCII digit or a '+': the "has a byte between"
+/// and "has a zero byte" bit tricks, exact as a yes/no. (Punctuation, common in chat, does not
+/// stop the eight-byte skip.)
 #[inline]
 fn may_hold_digit_or_plus(x: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const LOW7: u64 = ONES * 127;
     const HIGH: u64 = ONES * 128;
-    let (m, n) = (b'+' as u64 - 1, b'9' as u64 + 1);
+    let (m, n) = (b'0' as u64 - 1, b'9' as u64 + 1);
     let low = x & LOW7;
-    ((ONES * (127 + n)).wrapping_sub(low) & !x & (low + ONES * (127 - m)) & HIGH) != 0
+    let digit = (ONES * (127 + n)).wrapping_sub(low) & !x & (low + ONES * (127 - m)) & HIGH;
+    let v = x ^ (ONES * b'+' as u64);
+    let plus = v.wrapping_sub(ONES) & !v & HIGH;
+    digit | plus != 0
 }
 
 /// A phone or card number: 10+ digits in groups separated by single spaces, dashes or brackets,
@@ -912,28 +916,30 @@ const CONCEPT_REASONS: [&str; CONCEPTS.len()] = [
 ];
 
 pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrases) -> String {
+    // Reasons without numbers are joined with `concat`: the formatting machinery costs more than
+    // the copying.
     match k {
         LINKS => match &f.first_domain {
             Some(d) if f.links > 1 => format!("{} links ({d}, ...)", f.links),
-            Some(d) => format!("a link to {d}"),
+            Some(d) => ["a link to ", d].concat(),
             None => format!("{} links", f.links),
         },
         TG_LINK => format!("{} Telegram link(s) (t.me)", f.tg_links),
-        INVITE_LINK => format!("private invite link {}", f.invite.as_deref().unwrap_or("")),
-        SHORTENER => format!(
-            "link shortener {} hides the target",
-            f.shortener.as_deref().unwrap_or("")
-        ),
-        SUSPICIOUS_TLD => format!(
-            "link to a cheap throw-away domain {}",
-            f.suspicious_tld.as_deref().unwrap_or("")
-        ),
+        INVITE_LINK => ["private invite link ", f.invite.as_deref().unwrap_or("")].concat(),
+        SHORTENER => [
+            "link shortener ",
+            f.shortener.as_deref().unwrap_or(""),
+            " hides the target",
+        ]
+        .concat(),
+        SUSPICIOUS_TLD => [
+            "link to a cheap throw-away domain ",
+            f.suspicious_tld.as_deref().unwrap_or(""),
+        ]
+        .concat(),
         LINK_ONLY => "the message is little more than a link".to_string(),
         MENTION => format!("mentions {} account(s) or channel(s)", f.mentions),
-        BOT_MENTION => format!(
-            "points to a bot @{}",
-            f.bot_mention.as_deref().unwrap_or("")
-        ),
+        BOT_MENTION => ["points to a bot @", f.bot_mention.as_deref().unwrap_or("")].concat(),
         EMOJI => format!(
             "{} emoji in {} visible characters",
             norm.emoji, norm.visible
@@ -951,10 +957,12 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrase
             "{} letters spaced apart (\"w o r d\")",
             norm.longest_spaced_run
         ),
-        STOP_PHRASE => format!(
-            "contains stop phrase \"{}\"",
-            f.phrases.stop.map_or("", |i| phrases.stop_text(i))
-        ),
+        STOP_PHRASE => [
+            "contains stop phrase \"",
+            f.phrases.stop.map_or("", |i| phrases.stop_text(i)),
+            "\"",
+        ]
+        .concat(),
         CAPS => "mostly capital letters".to_string(),
         MONEY => "talks money (amounts, currencies)".to_string(),
         INVISIBLE => format!("{} invisible characters hidden in the text", norm.invisible),
@@ -964,18 +972,22 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrase
             "a long message ({} characters) as a first message",
             norm.visible
         ),
-        AMOUNT_PER_PERIOD => format!(
-            "promises an amount per period (\"{}\")",
-            f.amount_per_period.as_deref().unwrap_or("")
-        ),
-        PHONE_NUMBER => format!(
-            "a phone or card number ({})",
-            f.phone.as_deref().unwrap_or("")
-        ),
+        AMOUNT_PER_PERIOD => [
+            "promises an amount per period (\"",
+            f.amount_per_period.as_deref().unwrap_or(""),
+            "\")",
+        ]
+        .concat(),
+        PHONE_NUMBER => [
+            "a phone or card number (",
+            f.phone.as_deref().unwrap_or(""),
+            ")",
+        ]
+        .concat(),
         k if k >= FIRST_CONCEPT && k < DENSE.len() => {
             let pattern =
                 f.phrases.concepts[k - FIRST_CONCEPT].map_or("", |i| phrases.concept_text(i));
-            format!("{} (\"{pattern}\")", CONCEPT_REASONS[k - FIRST_CONCEPT])
+            [CONCEPT_REASONS[k - FIRST_CONCEPT], " (\"", pattern, "\")"].concat()
         }
         _ => String::new(),
     }
@@ -1265,12 +1277,15 @@ mod domain_tests {
         for _ in 0..200_000 {
             let state = rng.next();
             let bytes = state.to_le_bytes();
-            let expected = bytes.iter().any(|&b| (b'+'..=b'9').contains(&b));
+            let expected = bytes.iter().any(|&b| b.is_ascii_digit() || b == b'+');
             assert_eq!(may_hold_digit_or_plus(state), expected, "{bytes:?}");
         }
         for b in 0..=255u8 {
             let x = u64::from_le_bytes([b' ', b, b'a', 0xD0, 0xB0, b'z', b'\n', 0xFF]);
-            assert_eq!(may_hold_digit_or_plus(x), (b'+'..=b'9').contains(&b), "{b}");
+            let expected = b.is_ascii_digit() || b == b'+';
+            assert_eq!(may_hold_digit_or_plus(x), expected, "{b}");
+            let x = u64::from_le_bytes([b'.', b',', b'-', b'/', b, b'*', b',', b'.']);
+            assert_eq!(may_hold_digit_or_plus(x), expected, "{b}");
         }
     }
 

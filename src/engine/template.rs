@@ -88,10 +88,7 @@ fn prefix_of_words<'a>(text: &'a str, tokens: &Tokens) -> (&'a str, usize) {
 }
 
 fn prefix(text: &str) -> &str {
-    match text.char_indices().nth(COMPARE_CHARS) {
-        Some((i, _)) => &text[..i],
-        None => text,
-    }
+    super::normalize::first_chars(text, COMPARE_CHARS)
 }
 
 /// A set of word hashes for one lookup: open addressing in a table that is never cleared, each

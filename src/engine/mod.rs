@@ -476,10 +476,7 @@ impl Engine {
 /// The classifier hit's reason: `wording resembles known spam: "w1", "w2" (classifier p=0.97)`.
 fn classifier_reason(spam: bool, top_words: &[Option<(&str, f32)>; 3], p: f32) -> String {
     if !spam {
-        let mut reason = String::from("wording resembles normal chat (classifier p=");
-        push_two_decimals(&mut reason, p);
-        reason.push(')');
-        return reason;
+        return format!("wording resembles normal chat (classifier p={p:.2})");
     }
     // One string, no string per word.
     let mut reason = String::from("wording resembles known spam");
@@ -488,58 +485,8 @@ fn classifier_reason(spam: bool, top_words: &[Option<(&str, f32)>; 3], p: f32) -
         reason.push_str(w);
         reason.push('"');
     }
-    reason.push_str(" (classifier p=");
-    push_two_decimals(&mut reason, p);
-    reason.push(')');
+    let _ = write!(reason, " (classifier p={p:.2})");
     reason
-}
-
-/// `format!("{x:.2}")` for `x` in 0..=1 (probabilities and distances in reasons) without running
-/// the float formatter per check: std's formatter is monotonic, so the 101 texts it gives in
-/// that range each start at one f32, found once by bisection *with the formatter itself*; a
-/// value's text is then a binary search away. Other values go to the formatter.
-fn push_two_decimals(out: &mut String, x: f32) {
-    struct Table {
-        /// The smallest f32 that formats as `texts[k]`.
-        starts: Vec<f32>,
-        texts: Vec<String>,
-    }
-    static TABLE: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
-    if !(x.is_sign_positive() && x <= 1.0) {
-        let _ = write!(out, "{x:.2}");
-        return;
-    }
-    let table = TABLE.get_or_init(|| {
-        let texts: Vec<String> = (0..=100)
-            .map(|k| format!("{:.2}", k as f64 / 100.0))
-            .collect();
-        let below = |bits: u32, text: &str| format!("{:.2}", f32::from_bits(bits)).as_str() < text;
-        let starts = texts
-            .iter()
-            .enumerate()
-            .map(|(k, text)| {
-                // The first bit pattern in 0.0..=1.0 whose text is not below `text` (positive
-                // floats order as their bits): near the rounding midpoint, else anywhere.
-                let mid = ((k as f64 - 0.5) / 100.0).max(0.0) as f32;
-                let (mut lo, mut hi) = (mid.to_bits().saturating_sub(16), mid.to_bits() + 16);
-                if !(below(lo, text) || lo == 0) || below(hi, text) {
-                    (lo, hi) = (0, 1.0f32.to_bits());
-                }
-                while lo < hi {
-                    let mid = lo + (hi - lo) / 2;
-                    if below(mid, text) {
-                        lo = mid + 1;
-                    } else {
-                        hi = mid;
-                    }
-                }
-                f32::from_bits(lo)
-            })
-            .collect();
-        Table { starts, texts }
-    });
-    let k = table.starts.partition_point(|&start| start <= x) - 1;
-    out.push_str(&table.texts[k]);
 }
 
 /// Text and metadata checks of one message.
@@ -603,10 +550,14 @@ fn content_hits(
                 .best_match_tokens(&norm.text, tokens, cfg.honeypot_max_distance, matches)
         {
             let preview = normalize::first_chars(m.template, 40);
-            let mut reason = ["matches known spam \"", preview, "...\" (edit distance "].concat();
-            push_two_decimals(&mut reason, m.distance);
-            reason.push(')');
-            hits.push(hit("honeypot", cfg.weights.honeypot, reason));
+            hits.push(hit(
+                "honeypot",
+                cfg.weights.honeypot,
+                format!(
+                    "matches known spam \"{preview}...\" (edit distance {:.2})",
+                    m.distance
+                ),
+            ));
         }
     }
     if let Some((domain, known)) = &facts.lookalike_domain {
@@ -642,45 +593,5 @@ mod reason_tests {
             classifier_reason(false, &words, 0.004),
             "wording resembles normal chat (classifier p=0.00)"
         );
-    }
-
-    /// The table gives what the formatter gives: at every boundary, next to it and in between.
-    #[test]
-    fn two_decimals_are_the_formatters() {
-        let check = |x: f32| {
-            let mut got = String::new();
-            push_two_decimals(&mut got, x);
-            assert_eq!(got, format!("{x:.2}"), "{x:e} ({:#x})", x.to_bits());
-        };
-        for k in 0..=100u32 {
-            let near = (k as f32 / 100.0).to_bits();
-            for bits in near.saturating_sub(300)..near + 300 {
-                check(f32::from_bits(bits));
-            }
-            // The rounding boundary k + 0.5 hundredths.
-            let mid = ((k as f64 + 0.5) / 100.0) as f32;
-            for bits in mid.to_bits() - 300..mid.to_bits() + 300 {
-                check(f32::from_bits(bits));
-            }
-        }
-        let mut rng = classifier::Rng(0x9e37_79b9_7f4a_7c15);
-        for _ in 0..200_000 {
-            check((rng.next() >> 40) as f32 / (1u64 << 24) as f32);
-            check(f32::from_bits(rng.next() as u32 % 0x3F80_0001));
-        }
-        for x in [
-            0.0,
-            -0.0,
-            1.0,
-            1.004,
-            1.006,
-            2.5,
-            -0.3,
-            f32::NAN,
-            f32::INFINITY,
-            1e-40,
-        ] {
-            check(x);
-        }
     }
 }

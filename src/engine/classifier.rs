@@ -113,6 +113,8 @@ pub fn extract(tokens: &Tokens, dense: DenseValues, out: &mut Features) {
     // cross-validation of all shipped samples, presence 90.8–92.6%.) Each bucket once, in the
     // order of first use; a 32 KB bit set is cheaper than sorting.
     TAKEN.with_borrow_mut(|taken| {
+        // Exactly DIM bits long: bucket indexes need no bounds check.
+        let taken = &mut taken[..DIM / 64];
         let mut add = |b: u32| {
             let (word, bit) = ((b >> 6) as usize, 1u64 << (b & 63));
             if taken[word] & bit == 0 {
@@ -132,7 +134,7 @@ pub fn extract(tokens: &Tokens, dense: DenseValues, out: &mut Features) {
         }
         // Every bit set belongs to this text's buckets.
         for &b in &out.words {
-            taken[(b >> 6) as usize] = 0;
+            taken[(b as usize >> 6) & (DIM / 64 - 1)] = 0;
         }
     });
     // Long texts carry more evidence than short ones, but not proportionally more: n^-1/4

@@ -263,15 +263,17 @@ impl Model {
     /// Scores one text; `text` and its `tokens` supply the words for the reason.
     pub fn score<'a>(&self, text: &'a str, tokens: &Tokens, f: &Features) -> Score<'a> {
         let mut text_logit = self.bias;
+        // Exactly DIM long, and buckets are below DIM: the masks replace bounds checks.
+        let weights = &self.weights[..DIM];
         for (i, value) in f.hashed() {
-            text_logit += self.weights[i] * value;
+            text_logit += weights[i & (DIM - 1)] * value;
         }
         let dense: [f32; DENSE.len()] = std::array::from_fn(|k| self.dense[k] * f.dense[k]);
         let logit = text_logit + dense.iter().sum::<f32>();
         let mut top_words: [Option<(&str, f32)>; 3] = [None; 3];
         if logit > 0.0 {
             for t in &tokens.list {
-                let w = self.weights[bucket(word_hash(t)) as usize];
+                let w = weights[bucket(word_hash(t)) as usize];
                 let token = tokens.text(text, t);
                 if w <= 0.0
                     || token.len() < 3

@@ -259,7 +259,11 @@ impl TemplateIndex {
         }
         // One pass over the words: each distinct distinctive word counts once for every template
         // holding it (a set instead of sorting the words).
-        scratch.shared.resize(self.templates.len(), 0);
+        // A power of two long, so `& mask` keeps template ids in range without a bounds check
+        // (the entries past the last template stay 0).
+        scratch.shared.resize(self.templates.len().next_power_of_two(), 0);
+        let shared = &mut scratch.shared[..];
+        let mask = shared.len() - 1;
         scratch.touched.clear();
         scratch.words.clear();
         let mut distinct = 0usize;
@@ -277,7 +281,7 @@ impl TemplateIndex {
             distinct += 1;
             if let Some(WordEntry::Templates(ids)) = entry {
                 for &id in ids {
-                    let n = &mut scratch.shared[id as usize];
+                    let n = &mut shared[id as usize & mask];
                     if *n == 0 {
                         scratch.touched.push(id);
                     }
@@ -287,14 +291,14 @@ impl TemplateIndex {
         }
         if distinct < MIN_WORDS {
             for &id in &scratch.touched {
-                scratch.shared[id as usize] = 0;
+                shared[id as usize & mask] = 0;
             }
             return None;
         }
         // Edit distance below d needs most words in common; half is a safe lower bound.
         scratch.candidates.clear();
         for &id in &scratch.touched {
-            let n = std::mem::take(&mut scratch.shared[id as usize]);
+            let n = std::mem::take(&mut shared[id as usize & mask]);
             let t = &self.templates[id as usize];
             if n as usize * 2 >= t.words.max(distinct) {
                 scratch.candidates.push((id, n));

@@ -115,9 +115,11 @@ impl WordSet {
     #[inline]
     fn insert(&mut self, hash: u64) -> bool {
         let mask = Self::SLOTS - 1;
+        // Exactly SLOTS long: masked indexes need no bounds check.
+        let slots = &mut self.slots[..Self::SLOTS];
         let mut i = (hash >> 40) as usize & mask;
         loop {
-            let slot = &mut self.slots[i];
+            let slot = &mut slots[i];
             if slot.1 != self.stamp {
                 *slot = (hash, self.stamp);
                 return true;

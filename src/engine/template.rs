@@ -263,7 +263,9 @@ impl TemplateIndex {
         // holding it (a set instead of sorting the words).
         // A power of two long, so `& mask` keeps template ids in range without a bounds check
         // (the entries past the last template stay 0).
-        scratch.shared.resize(self.templates.len().next_power_of_two(), 0);
+        scratch
+            .shared
+            .resize(self.templates.len().next_power_of_two(), 0);
         let shared = &mut scratch.shared[..];
         let mask = shared.len() - 1;
         scratch.touched.clear();

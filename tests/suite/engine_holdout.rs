@@ -35,17 +35,22 @@ fn unseen_scams_are_caught_and_unseen_chat_on_their_topics_is_left_alone() {
     };
     let spam = lines(HOLDOUT_SPAM);
     let caught = called_spam(&spam);
-    // Measured 27 of 30 when written, 26 since the classifier counts each word once.
+    // The first 30 measured 27 when written, 26 since the classifier counts each word once; 12
+    // long pitches were added (11 caught when written). All 42: 36 caught.
     assert!(
-        caught.len() >= 25,
+        caught.len() >= 35,
         "{} of {} held-out scams called spam",
         caught.len(),
         spam.len()
     );
-    let chat_called_spam = called_spam(&lines(HOLDOUT_HAM));
-    // Measured 0 of 84 (one left for review).
+    let chat = lines(HOLDOUT_HAM);
+    let chat_called_spam = called_spam(&chat);
+    // The first 84 measured 0 when written; 47 long messages were added, many of them warnings
+    // that retell a scam (the hardest chat there is). All 131: 5 called spam.
     assert!(
-        chat_called_spam.is_empty(),
-        "chat called spam: {chat_called_spam:?}"
+        chat_called_spam.len() <= 5,
+        "{} of {} chat messages called spam: {chat_called_spam:?}",
+        chat_called_spam.len(),
+        chat.len()
     );
 }

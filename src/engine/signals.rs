@@ -17,7 +17,7 @@ pub struct DenseDef {
     pub ceiling: f32,
 }
 
-pub const DENSE: [DenseDef; 36] = [
+pub const DENSE: [DenseDef; 37] = [
     DenseDef {
         name: "links",
         floor: 0.0,
@@ -200,6 +200,11 @@ pub const DENSE: [DenseDef; 36] = [
         floor: -2.0,
         ceiling: 0.0,
     },
+    DenseDef {
+        name: "pitch",
+        floor: 0.0,
+        ceiling: f32::INFINITY,
+    },
 ];
 
 pub type DenseValues = [f32; DENSE.len()];
@@ -227,6 +232,19 @@ const AMOUNT_PER_PERIOD: usize = 19;
 const PHONE_NUMBER: usize = 20;
 /// The concept features follow, in the order of [`CONCEPTS`].
 const FIRST_CONCEPT: usize = 21;
+/// Several spam concepts in one message: a sales pitch, where chat touches one topic at a time.
+const PITCH: usize = FIRST_CONCEPT + CONCEPTS.len();
+/// Spam concepts that make a pitch.
+const PITCH_CONCEPTS: usize = 3;
+
+/// The spam concepts (all but the last, `spam_warning`) found in a message.
+fn pitch_topics(phrases: &PhraseHits) -> impl Iterator<Item = &'static str> + '_ {
+    CONCEPTS[..CONCEPTS.len() - 1]
+        .iter()
+        .zip(&phrases.concepts)
+        .filter(|(_, hit)| hit.is_some())
+        .map(|(name, _)| *name)
+}
 
 /// Domain lists shipped in assets/engine.
 #[derive(Debug, Clone, Default)]
@@ -675,6 +693,9 @@ pub fn text_signals(
     for (k, hit) in f.phrases.concepts.iter().enumerate() {
         v[FIRST_CONCEPT + k] = hit.is_some() as u8 as f32;
     }
+    let topics = pitch_topics(&f.phrases).count();
+    // 1 at three topics, up to 3 at five or more.
+    v[PITCH] = (topics + 1).saturating_sub(PITCH_CONCEPTS).min(3) as f32;
     (v, f)
 }
 
@@ -984,7 +1005,15 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrase
             ")",
         ]
         .concat(),
-        k if k >= FIRST_CONCEPT && k < DENSE.len() => {
+        PITCH => {
+            let topics: Vec<&str> = pitch_topics(&f.phrases).collect();
+            format!(
+                "a sales pitch: {} spam topics in one message ({})",
+                topics.len(),
+                topics.join(", ")
+            )
+        }
+        k if (FIRST_CONCEPT..PITCH).contains(&k) => {
             let pattern =
                 f.phrases.concepts[k - FIRST_CONCEPT].map_or("", |i| phrases.concept_text(i));
             [CONCEPT_REASONS[k - FIRST_CONCEPT], " (\"", pattern, "\")"].concat()

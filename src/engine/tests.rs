@@ -86,6 +86,23 @@ fn a_few_spammy_words_alone_are_not_spam() {
 }
 
 #[test]
+fn several_spam_topics_in_one_message_read_as_a_pitch() {
+    let pitch = shipped().check_text(
+        "Могу поделиться материалами по криптовалюте за спасибо, научу зарабатывать на бирже",
+    );
+    let h = pitch.hit("pitch").expect("pitch hit");
+    assert!(h.weight > 0.0, "{h:?}");
+    assert!(
+        h.reason.contains("4 spam topics")
+            && h.reason.contains("(income, crypto, course, solicitation)"),
+        "{h:?}"
+    );
+    // Chat touches one such topic at a time.
+    let chat = shipped().check_text("Биткоин опять упал, кто-нибудь ещё держит крипту?");
+    assert!(chat.hit("pitch").is_none(), "{chat:#?}");
+}
+
+#[test]
 fn lookalikes_are_caught_in_both_directions() {
     let latin_in_cyrillic = shipped().check_text("Срочно нужны люди, зaрaбoтoк oт 5000 в день");
     assert!(

@@ -721,7 +721,7 @@ pub fn write_report(r: &EvalReport, json: bool, out: &mut impl Write) -> Result<
             .map(|t| format!("{t:.3}"))
             .collect();
         let label = format!(
-            "nested calibration (each fold's threshold chosen by an inner cross-validation of its training folds: {})",
+            "nested calibration (each fold's threshold the median of five inner cross-validations of its training folds: {})",
             thresholds.join(", ")
         );
         write_scores(out, &label, c)?;

@@ -178,17 +178,17 @@ fn cross_validation_on_tg_spam() {
     );
     let report = cli::eval(&EngineConfig::default(), &samples, Some(5), Vec::new()).unwrap();
     let c = report.spam_class;
-    // Regression guards just under today's measured quality. At the shipped threshold (0.5):
-    // 2 of 438 ham (both read like job spam), 171 of 182 spam.
+    // Regression guards just under today's measured quality (this default split). At the shipped
+    // threshold (0.40): 2 of 438 ham (both read like job spam), 178 of 182 spam.
     assert!(c.fp <= 2, "{c:?}");
-    assert!(c.tp >= 170, "{c:?}");
-    // The honest estimate: each fold's threshold chosen by an inner cross-validation of its own
-    // training data (2 of 438 ham, 170 of 182 spam). The recall target (>= 97%) is not reached.
+    assert!(c.tp >= 176, "{c:?}");
+    // The honest estimate: each fold's threshold chosen by inner cross-validations of its own
+    // training data: 2 of 438 ham, 177 of 182 spam (97.3%; 95.6-97.8% over fold seeds 0-9).
     let nested = report.nested.expect("folds give a nested estimate");
     assert_eq!(report.nested_thresholds.len(), 5);
     assert_eq!(nested.tp + nested.fn_ + nested.fp + nested.tn, 620);
     assert!(nested.fp <= 2, "{nested:?}");
-    assert!(nested.tp >= 170, "{nested:?}");
+    assert!(nested.tp >= 175, "{nested:?}");
     // Each miss says what decided it, from the engine that did not train on it.
     assert!(!report.errors.is_empty());
     for m in &report.errors {

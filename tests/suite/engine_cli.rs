@@ -2,7 +2,7 @@
 
 use warden::engine::cli::{self, CheckArgs};
 use warden::engine::data::{TG_SPAM_HAM, TG_SPAM_SPAM};
-use warden::engine::{Engine, EngineConfig, Label, TrainingSet};
+use warden::engine::{Engine, EngineConfig, Hit, Label, TrainingSet, Verdict, VerdictClass};
 
 fn engine() -> Engine {
     Engine::new(EngineConfig::default(), TrainingSet::shipped()).unwrap()
@@ -118,6 +118,67 @@ fn check_prints_verdict_score_and_reasons() {
     assert_eq!(json["verdict"], "spam");
     assert!(json["score"].as_f64().unwrap() > 0.9);
     let _ = CheckArgs::default();
+}
+
+/// The verdict JSON as serde writes it, for comparison with the hand-written one.
+#[derive(serde::Serialize)]
+struct VerdictJson<'a> {
+    verdict: &'a str,
+    score: f32,
+    hits: Vec<HitJson<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct HitJson<'a> {
+    name: &'a str,
+    weight: f32,
+    reason: &'a str,
+}
+
+fn round(x: f32, digits: i32) -> f32 {
+    let m = 10f32.powi(digits);
+    (x * m).round() / m
+}
+
+/// Any printable text, or text dense with what JSON must escape.
+const TRICKY: &str = r#"\PC{0,40}|["\\\x00-\x1f\x7fa-zя]{0,40}"#;
+
+proptest::proptest! {
+    #[test]
+    fn verdict_json_is_what_serde_writes(
+        score in proptest::num::f32::ANY,
+        hits in proptest::collection::vec((TRICKY, proptest::num::f32::ANY, TRICKY), 0..4),
+    ) {
+        let v = Verdict {
+            score,
+            class: VerdictClass::Review,
+            hits: hits
+                .iter()
+                .map(|(name, weight, reason)| Hit {
+                    name: name.clone().into(),
+                    weight: *weight,
+                    reason: reason.clone(),
+                })
+                .collect(),
+        };
+        let mut ours = Vec::new();
+        cli::write_verdict_json(&v, &mut ours).unwrap();
+        let reference = serde_json::to_string(&VerdictJson {
+            verdict: "review",
+            score: round(score, 3),
+            hits: v
+                .hits
+                .iter()
+                .map(|h| HitJson {
+                    name: &h.name,
+                    weight: round(h.weight, 2),
+                    reason: &h.reason,
+                })
+                .collect(),
+        })
+        .unwrap();
+        proptest::prop_assert_eq!(String::from_utf8(ours).unwrap(), reference);
+    }
 }
 
 #[test]

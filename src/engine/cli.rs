@@ -57,6 +57,11 @@ pub struct EvalArgs {
     /// estimate depends on which samples share a fold.
     #[arg(long, value_name = "N", default_value_t = 0, requires = "folds")]
     pub fold_seed: u64,
+    /// Repeated cross-validation: this many splits (fold seeds from --fold-seed on), each
+    /// reported, then the mean and range; one split's estimate moves with which samples share a fold.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "folds",
+          value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub repeat: u64,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -103,8 +108,18 @@ pub fn run(
         }
         EngineCommand::Eval(args) => {
             let samples = load_eval_samples(&args)?;
-            let report = eval_seeded(cfg, &samples, args.folds, args.fold_seed, extra_labels)?;
-            write_report(&report, args.json, &mut out)?;
+            match args.folds {
+                Some(k) if args.repeat > 1 => {
+                    let seeds = args.fold_seed..args.fold_seed.saturating_add(args.repeat);
+                    let report = eval_repeated(cfg, &samples, k, seeds, extra_labels)?;
+                    write_repeated(&report, args.json, &mut out)?;
+                }
+                _ => {
+                    let report =
+                        eval_seeded(cfg, &samples, args.folds, args.fold_seed, extra_labels)?;
+                    write_report(&report, args.json, &mut out)?;
+                }
+            }
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
@@ -691,6 +706,226 @@ pub fn eval_seeded(
         errors,
         signal_weights,
     })
+}
+
+/// One split of a repeated cross-validation.
+#[derive(Debug, Clone, Serialize)]
+pub struct SplitResult {
+    pub fold_seed: u64,
+    /// At the configured spam threshold.
+    pub spam_class: Confusion,
+    /// At the thresholds nested calibration chose without the test folds.
+    pub nested: Confusion,
+}
+
+/// Recall and false positive rate over the splits of a repeated cross-validation.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct AcrossSplits {
+    pub mean_recall: f64,
+    pub min_recall: f64,
+    pub max_recall: f64,
+    pub mean_fpr: f64,
+    pub max_fpr: f64,
+}
+
+impl AcrossSplits {
+    fn of<'a>(counts: impl Iterator<Item = &'a Confusion>) -> AcrossSplits {
+        let (mut n, mut r) = (0.0, AcrossSplits::default());
+        r.min_recall = f64::INFINITY;
+        for c in counts {
+            n += 1.0;
+            r.mean_recall += c.recall();
+            r.mean_fpr += c.fpr();
+            r.min_recall = r.min_recall.min(c.recall());
+            r.max_recall = r.max_recall.max(c.recall());
+            r.max_fpr = r.max_fpr.max(c.fpr());
+        }
+        r.mean_recall /= f64::max(n, 1.0);
+        r.mean_fpr /= f64::max(n, 1.0);
+        r
+    }
+}
+
+/// A sample misjudged in some of the splits.
+#[derive(Debug, Clone, Serialize)]
+pub struct OftenMisjudged {
+    /// In how many splits (at the configured thresholds).
+    pub splits: usize,
+    /// As the first split that misjudged it saw it.
+    pub sample: Misjudged,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RepeatedReport {
+    pub spam: usize,
+    pub ham: usize,
+    pub folds: usize,
+    pub auxiliary: usize,
+    /// What counts as misjudged: spam under the spam threshold, ham at or over this one.
+    pub review_threshold: f32,
+    pub splits: Vec<SplitResult>,
+    pub spam_class: AcrossSplits,
+    pub nested: AcrossSplits,
+    /// Most often misjudged first: the samples a model change has to win.
+    pub often_misjudged: Vec<OftenMisjudged>,
+}
+
+/// K-fold cross-validation repeated over the fold seeds `seeds`, the splits shared between the
+/// cores (each split is deterministic, so the report does not depend on how many there are).
+pub fn eval_repeated(
+    cfg: &EngineConfig,
+    samples: &[(String, Label)],
+    folds: usize,
+    seeds: std::ops::Range<u64>,
+    extra_labels: Vec<(String, Label)>,
+) -> Result<RepeatedReport> {
+    let seeds: Vec<u64> = seeds.collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, seeds.len().max(1));
+    let mut reports: Vec<Option<Result<EvalReport>>> = (0..seeds.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        for (t, chunk) in reports
+            .chunks_mut(seeds.len().div_ceil(threads))
+            .enumerate()
+        {
+            let first = t * seeds.len().div_ceil(threads);
+            let (seeds, extra_labels) = (&seeds, &extra_labels);
+            scope.spawn(move || {
+                for (i, slot) in chunk.iter_mut().enumerate() {
+                    let seed = seeds[first + i];
+                    *slot = Some(eval_seeded(
+                        cfg,
+                        samples,
+                        Some(folds),
+                        seed,
+                        extra_labels.clone(),
+                    ));
+                }
+            });
+        }
+    });
+    let reports = reports
+        .into_iter()
+        .map(|r| r.expect("every split was run"))
+        .collect::<Result<Vec<_>>>()?;
+    let splits: Vec<SplitResult> = seeds
+        .iter()
+        .zip(&reports)
+        .map(|(&fold_seed, r)| SplitResult {
+            fold_seed,
+            spam_class: r.spam_class,
+            nested: r.nested.unwrap_or_default(),
+        })
+        .collect();
+    let mut often: Vec<OftenMisjudged> = Vec::new();
+    for m in reports.iter().flat_map(|r| &r.errors) {
+        match often
+            .iter_mut()
+            .find(|o| o.sample.label == m.label && o.sample.text == m.text)
+        {
+            Some(o) => o.splits += 1,
+            None => often.push(OftenMisjudged {
+                splits: 1,
+                sample: m.clone(),
+            }),
+        }
+    }
+    // Stable: equally often, the higher-scored first (as each split lists them).
+    often.sort_by_key(|o| std::cmp::Reverse(o.splits));
+    let first = reports.first();
+    Ok(RepeatedReport {
+        spam: first.map_or(0, |r| r.spam),
+        ham: first.map_or(0, |r| r.ham),
+        folds,
+        auxiliary: first.map_or(0, |r| r.auxiliary),
+        review_threshold: first.map_or(0.0, |r| r.flagged.threshold),
+        spam_class: AcrossSplits::of(splits.iter().map(|s| &s.spam_class)),
+        nested: AcrossSplits::of(splits.iter().map(|s| &s.nested)),
+        splits,
+        often_misjudged: often,
+    })
+}
+
+pub fn write_repeated(r: &RepeatedReport, json: bool, out: &mut impl Write) -> Result<()> {
+    if json {
+        serde_json::to_writer_pretty(&mut *out, r)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let (Some(first), Some(last)) = (r.splits.first(), r.splits.last()) else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "{} spam, {} ham; {}-fold cross-validation repeated over {} splits (fold seeds {}-{}), each fold trained on the other folds + {} shipped samples not in the dataset",
+        r.spam,
+        r.ham,
+        r.folds,
+        r.splits.len(),
+        first.fold_seed,
+        last.fold_seed,
+        r.auxiliary
+    )?;
+    let cell = |c: &Confusion| {
+        format!(
+            "recall {:6.2}% ({:>4})  false positives {:5.2}% ({:>3})",
+            c.recall() * 100.0,
+            c.tp,
+            c.fpr() * 100.0,
+            c.fp
+        )
+    };
+    writeln!(
+        out,
+        "{:>6}  {:<51}  nested calibration (thresholds from the training folds only)",
+        "split",
+        format!("verdict spam (score >= {:.2})", first.spam_class.threshold)
+    )?;
+    for s in &r.splits {
+        writeln!(
+            out,
+            "{:>6}  {:<51}  {}",
+            s.fold_seed,
+            cell(&s.spam_class),
+            cell(&s.nested)
+        )?;
+    }
+    let summary = |a: &AcrossSplits| {
+        format!(
+            "recall {:.2}% ({:.2}-{:.2})  false positives {:.2}% (max {:.2})",
+            a.mean_recall * 100.0,
+            a.min_recall * 100.0,
+            a.max_recall * 100.0,
+            a.mean_fpr * 100.0,
+            a.max_fpr * 100.0
+        )
+    };
+    writeln!(out, "mean, verdict spam: {}", summary(&r.spam_class))?;
+    writeln!(out, "mean, nested calibration: {}", summary(&r.nested))?;
+    if !r.often_misjudged.is_empty() {
+        writeln!(
+            out,
+            "misjudged (spam under {:.2}, ham at {:.2} or over), in how many of the {} splits:",
+            first.spam_class.threshold,
+            r.review_threshold,
+            r.splits.len()
+        )?;
+        for o in r.often_misjudged.iter().take(30) {
+            let label = match o.sample.label {
+                Label::Spam => "spam",
+                Label::Ham => "ham ",
+            };
+            writeln!(
+                out,
+                "  {:>3}/{}  {label} {}",
+                o.splits,
+                r.splits.len(),
+                o.sample.text
+            )?;
+        }
+    }
+    Ok(())
 }
 
 pub fn write_report(r: &EvalReport, json: bool, out: &mut impl Write) -> Result<()> {

@@ -220,6 +220,72 @@ fn eval_reports_confusion_without_and_with_folds() {
     assert!(cli::eval(&cfg, &samples, Some(1), Vec::new()).is_err());
 }
 
+/// `eval --repeat`: one report per fold seed, exactly what a single run with that seed reports
+/// (the splits run on several threads), and the summary over them.
+#[test]
+fn repeated_cross_validation_reports_each_split_and_the_spread() {
+    let mut samples: Vec<(String, Label)> = Vec::new();
+    samples.extend(
+        TG_SPAM_SPAM
+            .lines()
+            .filter(|l| !l.is_empty())
+            .take(30)
+            .map(|l| (l.to_string(), Label::Spam)),
+    );
+    samples.extend(
+        TG_SPAM_HAM
+            .lines()
+            .filter(|l| !l.is_empty())
+            .take(60)
+            .map(|l| (l.to_string(), Label::Ham)),
+    );
+    let cfg = EngineConfig::default();
+    let repeated = cli::eval_repeated(&cfg, &samples, 2, 4..6, Vec::new()).unwrap();
+    assert_eq!(
+        repeated
+            .splits
+            .iter()
+            .map(|s| s.fold_seed)
+            .collect::<Vec<_>>(),
+        [4, 5]
+    );
+    let single = cli::eval_seeded(&cfg, &samples, Some(2), 5, Vec::new()).unwrap();
+    assert_eq!(repeated.splits[1].spam_class, single.spam_class);
+    assert_eq!(Some(repeated.splits[1].nested), single.nested);
+    let recalls: Vec<f64> = repeated
+        .splits
+        .iter()
+        .map(|s| s.spam_class.recall())
+        .collect();
+    let mean = (recalls[0] + recalls[1]) / 2.0;
+    assert!((repeated.spam_class.mean_recall - mean).abs() < 1e-12);
+    assert_eq!(repeated.spam_class.min_recall, recalls[0].min(recalls[1]));
+    // Every sample the single run misjudged is counted, and no count exceeds the splits.
+    for m in &single.errors {
+        assert!(
+            repeated
+                .often_misjudged
+                .iter()
+                .any(|o| o.sample.text == m.text && o.sample.label == m.label),
+            "{m:?}"
+        );
+    }
+    assert!(
+        repeated
+            .often_misjudged
+            .windows(2)
+            .all(|w| w[0].splits >= w[1].splits && w[0].splits <= 2)
+    );
+    let mut out = Vec::new();
+    cli::write_repeated(&repeated, false, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("repeated over 2 splits (fold seeds 4-5)")
+            && text.contains("mean, nested calibration: recall"),
+        "{text}"
+    );
+}
+
 /// The quality bar: 5-fold cross-validation on tg-spam's samples, folds trained only on the
 /// training folds (plus the shipped samples not in tg-spam).
 #[test]

@@ -36,6 +36,10 @@ pub struct Normalized {
     pub invisible: u32,
     /// Longest run of single-letter words ("w o r d"); runs of 4+ are joined back into one word.
     pub longest_spaced_run: u32,
+    /// Words split into syllables by hyphens ("за-ра-бо-ток"), joined back into one word.
+    pub hyphen_split_words: u32,
+    /// The first such word as written, for the hit's reason.
+    pub hyphen_split_example: Option<String>,
     /// Words of 4+ letters written all in capitals in the original.
     pub shouting_words: u32,
     /// The original has a currency sign ($ € ₽ £ ₴ ₸ ₿) and an ASCII digit.
@@ -590,8 +594,26 @@ struct Builder<'a> {
     run_start: usize,
     run_end: usize,
     run_len: u32,
+    /// The current chain of hyphen-joined words ("за-ра-бо-ток"), while it may be a split word.
+    chain: HyphenChain,
     /// The text has more Cyrillic than Latin letters; only needed to break ties, so found lazily.
     cyrillic_text: Option<bool>,
+}
+
+/// Words joined by single hyphens, as they close: where the chain is in the output and the
+/// original, and whether it still looks like one word cut into syllables.
+#[derive(Default, Clone, Copy)]
+struct HyphenChain {
+    words: u32,
+    chars: u32,
+    /// Output byte where the chain starts.
+    start: usize,
+    /// Original bytes from the chain's first letter to the end of its last word.
+    raw_start: usize,
+    raw_end: usize,
+    /// Every word is 2-4 Cyrillic letters (once look-alikes are folded), none the same as the
+    /// one before.
+    syllables: bool,
 }
 
 /// More Cyrillic letters than any other in the text, counted on the compatibility decomposition
@@ -787,6 +809,75 @@ impl Builder<'_> {
             );
         }
         self.text_chars += w.chars;
+        if self.chain.words > 0 || self.raw.as_bytes().get(raw_end) == Some(&b'-') {
+            self.hyphen_chain(&w, raw_end, self.out.text.len() - word_bytes);
+        }
+    }
+
+    /// Adds the word just closed (output from `start`) to the chain of hyphen-joined words, and
+    /// joins the chain into one word when it ends as three or more syllables of 2-4 letters. Real compounds have fewer or longer parts ("кто-то", "Ростов-на-Дону").
+    #[inline(never)]
+    fn hyphen_chain(&mut self, w: &Word, raw_end: usize, start: usize) {
+        let bytes = self.raw.as_bytes();
+        let end = self.out.text.len();
+        let c = &mut self.chain;
+        if c.words > 0 && w.raw_start == c.raw_end + 1 {
+            // A part said twice in a row is laughter or a sound ("ха-ха-ха", "тра-та-та"), not
+            // a disguise.
+            let before = self.out.text[c.start..start].trim_end().rsplit(' ').next();
+            c.syllables &= before != Some(&self.out.text[start..end]);
+        } else {
+            *c = HyphenChain {
+                start,
+                raw_start: w.raw_start,
+                syllables: true,
+                ..HyphenChain::default()
+            };
+        }
+        c.words += 1;
+        c.chars += w.chars;
+        // Cyrillic only, look-alikes folded: English compounds of short words are common
+        // ("up-to-date", "all-in-one").
+        c.syllables &= (2..=4).contains(&w.chars)
+            && self.out.text[start..end]
+                .chars()
+                .all(|ch| ('\u{400}'..='\u{4FF}').contains(&ch));
+        c.raw_end = raw_end;
+        let continues = bytes.get(raw_end) == Some(&b'-')
+            && bytes
+                .get(raw_end + 1)
+                .is_some_and(|&b| b.is_ascii_alphabetic() || b >= 0x80);
+        if continues {
+            return;
+        }
+        let c = std::mem::take(&mut self.chain);
+        if c.words < 3 || !c.syllables {
+            return;
+        }
+        let joined: String = self.out.text[c.start..]
+            .chars()
+            .filter(|&ch| ch != ' ')
+            .collect();
+        self.out.text.truncate(c.start);
+        self.out.text.push_str(&joined);
+        self.text_chars -= c.words - 1;
+        self.out.hyphen_split_words += 1;
+        self.out
+            .hyphen_split_example
+            .get_or_insert_with(|| self.raw[c.raw_start..c.raw_end].to_string());
+        if let Some(tokens) = self.tokens.as_deref_mut() {
+            let first = tokens.list.len() - c.words as usize;
+            let chars_before = tokens.list[first].chars_before;
+            tokens.list.truncate(first);
+            tokens.push_word(
+                &self.out.text,
+                c.start,
+                self.out.text.len(),
+                chars_before,
+                c.chars,
+                false,
+            );
+        }
     }
 
     /// A word mixing scripts: count it when it is a disguise and map it to one alphabet.
@@ -947,6 +1038,7 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
         run_start: 0,
         run_end: 0,
         run_len: 0,
+        chain: HyphenChain::default(),
         cyrillic_text: None,
         in_word: false,
     };
@@ -1544,6 +1636,39 @@ mod tests {
         assert_eq!(n.text, "заработок онлаин"); // й folds to и like every diacritic
         assert_eq!(n.longest_spaced_run, 9);
         assert_eq!(normalize("я и ты").longest_spaced_run, 2);
+    }
+
+    #[test]
+    fn words_cut_into_syllables_by_hyphens_are_joined_back() {
+        let n = normalize("Зa-ра-бо-ток без вло-же-ний, пи-ши");
+        assert_eq!(n.text, "заработок без вложении пи ши");
+        assert_eq!(n.hyphen_split_words, 2);
+        assert_eq!(n.hyphen_split_example.as_deref(), Some("Зa-ра-бо-ток"));
+        let mut tokens = Tokens::default();
+        let mut with_tokens = Normalized::default();
+        normalize_with_tokens("ну, за-ра-бо-ток!", &mut with_tokens, &mut tokens);
+        let words: Vec<&str> = tokens
+            .list
+            .iter()
+            .map(|t| tokens.text(&with_tokens.text, t))
+            .collect();
+        assert_eq!(words, ["ну", "заработок"]);
+        // Laughter, sounds, compounds, dates and English stay as they are.
+        for text in [
+            "ха-ха-ха",
+            "тра-та-та",
+            "кто-то",
+            "Ростов-на-Дону",
+            "2023-09-21",
+            "up-to-date",
+            "за-ра-бо-ток2",
+            "ёq-aА-ха", // a Latin part once folded
+        ] {
+            let n = normalize(text);
+            assert_eq!(n.hyphen_split_words, 0, "{text}");
+            assert_eq!(normalize(&n.text).text, n.text);
+            assert!(n.text.contains(' '), "{text}: {}", n.text);
+        }
     }
 
     #[test]

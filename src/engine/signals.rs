@@ -664,7 +664,8 @@ pub fn text_signals(
         _ => 2.0,
     };
     v[STYLED] = (norm.styled_letters >= 3) as u8 as f32;
-    v[SPACING] = (norm.longest_spaced_run >= spacing_min_run) as u8 as f32;
+    v[SPACING] =
+        (norm.longest_spaced_run >= spacing_min_run || norm.hyphen_split_words > 0) as u8 as f32;
     v[STOP_PHRASE] = f.phrases.stop.is_some() as u8 as f32;
     v[CAPS] = (norm.letters >= 20 && norm.uppercase * 10 >= norm.letters * 6) as u8 as f32;
     v[MONEY] = f.money as u8 as f32;
@@ -974,10 +975,19 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrase
             "{} letters in a fancy font (math/fullwidth/circled)",
             norm.styled_letters
         ),
-        SPACING => format!(
-            "{} letters spaced apart (\"w o r d\")",
-            norm.longest_spaced_run
-        ),
+        SPACING => match &norm.hyphen_split_example {
+            Some(word) if norm.longest_spaced_run < 4 => {
+                ["a word cut into syllables (\"", word, "\")"].concat()
+            }
+            Some(word) => format!(
+                "{} letters spaced apart (\"w o r d\") and a word cut into syllables (\"{word}\")",
+                norm.longest_spaced_run
+            ),
+            None => format!(
+                "{} letters spaced apart (\"w o r d\")",
+                norm.longest_spaced_run
+            ),
+        },
         STOP_PHRASE => [
             "contains stop phrase \"",
             f.phrases.stop.map_or("", |i| phrases.stop_text(i)),

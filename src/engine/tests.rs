@@ -117,6 +117,26 @@ fn lookalikes_are_caught_in_both_directions() {
 }
 
 #[test]
+fn words_cut_into_syllables_are_read_whole_and_flagged() {
+    let cut = shipped().check_text(
+        "Ра-бо-та-ем удалённо, за-ра-бо-ток от 5000 в день, пи-ши-те мне за по-дроб-но-стя-ми",
+    );
+    assert_eq!(cut.class, VerdictClass::Spam, "{cut:#?}");
+    let h = cut.hit("spacing").expect("spacing hit");
+    assert!(
+        h.reason.contains("cut into syllables (\"Ра-бо-та-ем\")"),
+        "{h:?}"
+    );
+    // Read whole, the words reach the concepts: "заработок", "пишите мне".
+    assert!(
+        cut.hit("income").is_some() && cut.hit("contact_dm").is_some(),
+        "{cut:#?}"
+    );
+    let laughter = shipped().check_text("ха-ха-ха, ну ты даёшь, тра-та-та");
+    assert!(laughter.hit("spacing").is_none(), "{laughter:#?}");
+}
+
+#[test]
 fn real_words_of_other_cyrillic_alphabets_get_no_lookalike_hit() {
     for text in [
         "Ўсё добра, дзякуй, заўтра сустрэнемся",
@@ -451,6 +471,22 @@ mod robustness {
             let mut expected = tokens::Tokens::default();
             expected.fill(&n.text);
             prop_assert_eq!(format!("{:?}", t.list), format!("{:?}", expected.list));
+        }
+
+        /// Hyphen-cut words joined back leave the words and the text in step, and the result
+        /// normalises to itself.
+        #[test]
+        fn hyphen_chains_keep_words_and_text_in_step(
+            s in "(([а-я]{2,4}|[а-я]{2,4}|[а-яА-Яa-zё]{1,5}|[0-9]{1,3}|ха)(-|-|-|[‐ ,]{1,2})){0,24}",
+        ) {
+            let mut n = Normalized::default();
+            let mut t = tokens::Tokens::default();
+            crate::engine::normalize_with_tokens(&s, &mut n, &mut t);
+            let mut expected = tokens::Tokens::default();
+            expected.fill(&n.text);
+            prop_assert_eq!(format!("{:?}", t.list), format!("{:?}", expected.list));
+            prop_assert_eq!(&normalize(&n.text).text, &n.text);
+            prop_assert_eq!(n.hyphen_split_words > 0, n.hyphen_split_example.is_some());
         }
 
         /// Buffers reused from a previous text change nothing.

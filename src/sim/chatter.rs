@@ -269,6 +269,7 @@ pub fn apply_mutation(text: &str, mutation: Mutation, chatter: &Chatter, rng: &m
     match mutation {
         Mutation::Lookalike => lookalike(text, rng),
         Mutation::Spacing => split_spacing(text, rng),
+        Mutation::Syllables => split_syllables(text, rng),
         Mutation::Emoji => sprinkle_emoji(text, rng),
         Mutation::Link => swap_links(text, chatter, rng),
     }
@@ -319,6 +320,43 @@ pub fn split_spacing(text: &str, rng: &mut Rng) -> String {
             } else {
                 (*w).to_string()
             }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Cut one or two long words into hyphen-joined pieces of two or three letters.
+pub fn split_syllables(text: &str, rng: &mut Rng) -> String {
+    let words: Vec<&str> = text.split(' ').collect();
+    let long: Vec<usize> = (0..words.len())
+        .filter(|&i| words[i].chars().count() >= 6 && words[i].chars().all(char::is_alphabetic))
+        .collect();
+    let mut split = std::collections::HashSet::new();
+    for _ in 0..1 + rng.below(2) {
+        if let Some(i) = rng.pick(&long) {
+            split.insert(*i);
+        }
+    }
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            if !split.contains(&i) {
+                return (*w).to_string();
+            }
+            let chars: Vec<char> = w.chars().collect();
+            let mut pieces: Vec<String> = Vec::new();
+            let mut at = 0;
+            while at < chars.len() {
+                let mut len = if rng.chance(0.25) { 3 } else { 2 };
+                // No one-letter tail: it joins the piece before.
+                if chars.len() - at <= len + 1 {
+                    len = chars.len() - at;
+                }
+                pieces.push(chars[at..at + len].iter().collect());
+                at += len;
+            }
+            pieces.join("-")
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -404,6 +442,33 @@ mod tests {
         let spaced = split_spacing(text, &mut rng);
         assert!(spaced.len() > text.len());
         assert_eq!(spaced.replace(' ', ""), text.replace(' ', ""));
+    }
+
+    #[test]
+    fn syllable_cuts_keep_the_letters_and_normalise_back() {
+        for seed in 1..50 {
+            let mut rng = Rng::new(seed);
+            let text = "Заработок в интернете от 5000 рублей в день, пишите в личку";
+            let cut = split_syllables(text, &mut rng);
+            assert!(cut.contains('-'), "{cut}");
+            assert_eq!(cut.replace('-', ""), text);
+            // Pieces of two to four letters, so the engine's normalisation can undo a cut into
+            // three or more of them.
+            for word in cut.split(' ').filter(|w| w.contains('-')) {
+                let pieces: Vec<&str> = word.split('-').collect();
+                assert!(
+                    pieces.iter().all(|p| (2..=4).contains(&p.chars().count())),
+                    "{word}"
+                );
+                if pieces.len() >= 3 {
+                    let n = crate::engine::normalize(word);
+                    assert_eq!(
+                        n.text,
+                        crate::engine::normalize(&word.replace('-', "")).text
+                    );
+                }
+            }
+        }
     }
 
     #[test]

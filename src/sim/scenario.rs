@@ -113,6 +113,8 @@ pub enum Mutation {
     Lookalike,
     /// Words split letter by letter (`з а р а б о т о к`).
     Spacing,
+    /// Words cut into syllables with hyphens (`за-ра-бо-ток`).
+    Syllables,
     /// Emoji sprinkled between words.
     Emoji,
     /// Links replaced with fresh ones.
@@ -123,6 +125,7 @@ pub fn all_mutations() -> Vec<Mutation> {
     vec![
         Mutation::Lookalike,
         Mutation::Spacing,
+        Mutation::Syllables,
         Mutation::Emoji,
         Mutation::Link,
     ]

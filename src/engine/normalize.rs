@@ -36,7 +36,8 @@ pub struct Normalized {
     pub invisible: u32,
     /// Longest run of single-letter words ("w o r d"); runs of 4+ are joined back into one word.
     pub longest_spaced_run: u32,
-    /// Words split into syllables by hyphens ("за-ра-бо-ток"), joined back into one word.
+    /// Words cut into syllables by hyphens, dots, underscores or asterisks ("за-ра-бо-ток"),
+    /// joined back into one word.
     pub hyphen_split_words: u32,
     /// The first such word as written, for the hit's reason.
     pub hyphen_split_example: Option<String>,
@@ -600,7 +601,12 @@ struct Builder<'a> {
     cyrillic_text: Option<bool>,
 }
 
-/// Words joined by single hyphens, as they close: where the chain is in the output and the
+/// What cuts a word into syllables for the eye but not for a filter ("за-ра-бо-ток", "за.ра.бо.ток").
+fn cuts(byte: u8) -> bool {
+    matches!(byte, b'-' | b'.' | b'_' | b'*')
+}
+
+/// Words joined by single hyphens (or [`cuts`]), as they close: where the chain is in the output and the
 /// original, and whether it still looks like one word cut into syllables.
 #[derive(Default, Clone, Copy)]
 struct HyphenChain {
@@ -809,13 +815,15 @@ impl Builder<'_> {
             );
         }
         self.text_chars += w.chars;
-        if self.chain.words > 0 || self.raw.as_bytes().get(raw_end) == Some(&b'-') {
+        if self.chain.words > 0 || self.raw.as_bytes().get(raw_end).is_some_and(|&b| cuts(b)) {
             self.hyphen_chain(&w, raw_end, self.out.text.len() - word_bytes);
         }
     }
 
-    /// Adds the word just closed (output from `start`) to the chain of hyphen-joined words, and
-    /// joins the chain into one word when it ends as three or more syllables of 2-4 letters. Real compounds have fewer or longer parts ("кто-то", "Ростов-на-Дону").
+    /// Adds the word just closed (output from `start`) to the chain of words joined by single
+    /// hyphens (dots, underscores, asterisks), and joins the chain into one word when it ends as
+    /// three or more syllables of 2-4 letters. Real compounds have fewer or longer parts
+    /// ("кто-то", "Ростов-на-Дону").
     #[inline(never)]
     fn hyphen_chain(&mut self, w: &Word, raw_end: usize, start: usize) {
         let bytes = self.raw.as_bytes();
@@ -843,7 +851,7 @@ impl Builder<'_> {
                 .chars()
                 .all(|ch| ('\u{400}'..='\u{4FF}').contains(&ch));
         c.raw_end = raw_end;
-        let continues = bytes.get(raw_end) == Some(&b'-')
+        let continues = bytes.get(raw_end).is_some_and(|&b| cuts(b))
             && bytes
                 .get(raw_end + 1)
                 .is_some_and(|&b| b.is_ascii_alphabetic() || b >= 0x80);
@@ -1640,9 +1648,9 @@ mod tests {
 
     #[test]
     fn words_cut_into_syllables_by_hyphens_are_joined_back() {
-        let n = normalize("Зa-ра-бо-ток без вло-же-ний, пи-ши");
-        assert_eq!(n.text, "заработок без вложении пи ши");
-        assert_eq!(n.hyphen_split_words, 2);
+        let n = normalize("Зa-ра-бо-ток без вло.же.ний, пи-ши, ра_бо_та");
+        assert_eq!(n.text, "заработок без вложении пи ши работа");
+        assert_eq!(n.hyphen_split_words, 3);
         assert_eq!(n.hyphen_split_example.as_deref(), Some("Зa-ра-бо-ток"));
         let mut tokens = Tokens::default();
         let mut with_tokens = Normalized::default();

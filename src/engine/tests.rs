@@ -477,7 +477,7 @@ mod robustness {
         /// normalises to itself.
         #[test]
         fn hyphen_chains_keep_words_and_text_in_step(
-            s in "(([а-я]{2,4}|[а-я]{2,4}|[а-яА-Яa-zё]{1,5}|[0-9]{1,3}|ха)(-|-|-|[‐ ,]{1,2})){0,24}",
+            s in "(([а-я]{2,4}|[а-я]{2,4}|[а-яА-Яa-zё]{1,5}|[0-9]{1,3}|ха)(-|-|[._*]|[‐ ,]{1,2})){0,24}",
         ) {
             let mut n = Normalized::default();
             let mut t = tokens::Tokens::default();

@@ -325,7 +325,8 @@ pub fn split_spacing(text: &str, rng: &mut Rng) -> String {
         .join(" ")
 }
 
-/// Cut one or two long words into hyphen-joined pieces of two or three letters.
+/// Cut one or two long words into pieces of two or three letters, joined by hyphens (or now and
+/// then dots or underscores).
 pub fn split_syllables(text: &str, rng: &mut Rng) -> String {
     let words: Vec<&str> = text.split(' ').collect();
     let long: Vec<usize> = (0..words.len())
@@ -356,7 +357,7 @@ pub fn split_syllables(text: &str, rng: &mut Rng) -> String {
                 pieces.push(chars[at..at + len].iter().collect());
                 at += len;
             }
-            pieces.join("-")
+            pieces.join(*rng.pick(&["-", "-", "-", ".", "_"]).unwrap())
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -450,22 +451,21 @@ mod tests {
             let mut rng = Rng::new(seed);
             let text = "Заработок в интернете от 5000 рублей в день, пишите в личку";
             let cut = split_syllables(text, &mut rng);
-            assert!(cut.contains('-'), "{cut}");
-            assert_eq!(cut.replace('-', ""), text);
+            let is_cut = |c: char| matches!(c, '-' | '.' | '_');
+            assert!(cut.contains(is_cut), "{cut}");
+            assert_eq!(cut.replace(is_cut, ""), text);
             // Pieces of two to four letters, so the engine's normalisation can undo a cut into
             // three or more of them.
-            for word in cut.split(' ').filter(|w| w.contains('-')) {
-                let pieces: Vec<&str> = word.split('-').collect();
+            for word in cut.split(' ').filter(|w| w.contains(is_cut)) {
+                let pieces: Vec<&str> = word.split(is_cut).collect();
                 assert!(
                     pieces.iter().all(|p| (2..=4).contains(&p.chars().count())),
                     "{word}"
                 );
                 if pieces.len() >= 3 {
                     let n = crate::engine::normalize(word);
-                    assert_eq!(
-                        n.text,
-                        crate::engine::normalize(&word.replace('-', "")).text
-                    );
+                    let whole = crate::engine::normalize(&word.replace(is_cut, ""));
+                    assert_eq!(n.text, whole.text);
                 }
             }
         }

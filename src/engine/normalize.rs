@@ -832,8 +832,12 @@ impl Builder<'_> {
         if c.words > 0 && w.raw_start == c.raw_end + 1 {
             // A part said twice in a row is laughter or a sound ("ха-ха-ха", "тра-та-та"), not
             // a disguise.
-            let before = self.out.text[c.start..start].trim_end().rsplit(' ').next();
-            c.syllables &= before != Some(&self.out.text[start..end]);
+            // Only while every part so far is a syllable: a single letter may have been joined
+            // into a spaced-out run since, which moves the text under `c.start`.
+            if c.syllables {
+                let before = self.out.text[c.start..start].trim_end().rsplit(' ').next();
+                c.syllables = before != Some(&self.out.text[start..end]);
+            }
         } else {
             *c = HyphenChain {
                 start,

@@ -473,8 +473,7 @@ mod robustness {
             prop_assert_eq!(format!("{:?}", t.list), format!("{:?}", expected.list));
         }
 
-        /// Hyphen-cut words joined back leave the words and the text in step, and the result
-        /// normalises to itself.
+        /// Hyphen-cut words joined back leave the words and the text in step.
         #[test]
         fn hyphen_chains_keep_words_and_text_in_step(
             s in "(([а-я]{2,4}|[а-я]{2,4}|[а-яА-Яa-zё]{1,5}|[0-9]{1,3}|ха)(-|-|[._*]|[‐ ,]{1,2})){0,24}",
@@ -485,7 +484,6 @@ mod robustness {
             let mut expected = tokens::Tokens::default();
             expected.fill(&n.text);
             prop_assert_eq!(format!("{:?}", t.list), format!("{:?}", expected.list));
-            prop_assert_eq!(&normalize(&n.text).text, &n.text);
             prop_assert_eq!(n.hyphen_split_words > 0, n.hyphen_split_example.is_some());
         }
 

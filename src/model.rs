@@ -166,6 +166,30 @@ pub struct Message {
     pub edited: bool,
 }
 
+impl Message {
+    /// Who speaks: the channel or group a message was posted as, else its sender. The Bot API and
+    /// Telegram's exports send every channel post from one stand-in account (Channel_Bot), so
+    /// per-sender state, trust and actions keyed on `from` would lump all channels together.
+    pub fn author(&self) -> std::borrow::Cow<'_, Person> {
+        match &self.sender_chat {
+            Some(chat) if chat.id != self.from.id => std::borrow::Cow::Owned(Person {
+                id: chat.id,
+                first_name: chat.title.clone(),
+                username: chat.username.clone(),
+                ..Person::default()
+            }),
+            _ => std::borrow::Cow::Borrowed(&self.from),
+        }
+    }
+
+    /// The id of [`Message::author`].
+    pub fn author_id(&self) -> UserId {
+        self.sender_chat
+            .as_ref()
+            .map_or(self.from.id, |chat| chat.id)
+    }
+}
+
 /// How somebody came into a chat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "how")]

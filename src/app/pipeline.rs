@@ -369,23 +369,26 @@ impl Pipeline {
 
     fn on_message(&mut self, event: &Event, msg: &Message, outcome: &mut Outcome) -> Result<()> {
         self.counters.messages += 1;
-        self.upsert_user(&msg.from, msg.date);
-        // Trust survives a restart in the store; the engine's message counts do not.
-        let established = self
-            .policy
-            .users
-            .get(msg.from.id)
-            .is_some_and(|u| u.is_trusted_in(msg.chat_id));
+        let author = msg.author();
+        self.upsert_user(&author, msg.date);
+        // Trust survives a restart in the store; the engine's message counts do not. A post as
+        // the group itself is an anonymous admin's.
+        let established = author.id == msg.chat_id
+            || self
+                .policy
+                .users
+                .get(author.id)
+                .is_some_and(|u| u.is_trusted_in(msg.chat_id));
         let verdict = self.engine.check_member(msg, established);
         outcome.raid_signals = self.raids.on_event(event);
         outcome.cluster = self.clusters.on_event(event);
-        let extra = self.context_hits(msg.chat_id, msg.from.id);
+        let extra = self.context_hits(msg.chat_id, author.id);
         let verdict = if extra.is_empty() {
             verdict
         } else {
             verdict.with_extra_hits(extra, self.engine.config())
         };
-        let mut ctx = self.context(msg.chat_id, &msg.from, &msg.text, msg.date);
+        let mut ctx = self.context(msg.chat_id, &author, &msg.text, msg.date);
         ctx.score = f64::from(verdict.score);
         ctx.hits = verdict
             .hits
@@ -410,10 +413,10 @@ impl Pipeline {
                 },
                 format!(
                     "{} scored {:.0}% — just under review",
-                    msg.from.display_name(),
+                    author.display_name(),
                     verdict.score * 100.0
                 ),
-                Some(msg.from.id),
+                Some(author.id),
             );
         }
         self.store
@@ -814,7 +817,7 @@ fn message_record(
     NewMessage {
         chat_id: msg.chat_id,
         message_id: msg.id,
-        user_id: msg.from.id,
+        user_id: msg.author_id(),
         ts: msg.date,
         text: msg.text.clone(),
         media: format!("{:?}", msg.media).to_lowercase(),

@@ -303,12 +303,12 @@ impl Engine {
         let norm = &scratch.norm;
         let mut hits = Vec::new();
         let seen = if msg.edited {
-            self.state.seen(msg.chat_id, msg.from.id)
+            self.state.seen(msg.chat_id, msg.author_id())
         } else {
             self.state.record(
                 state::Arrival {
                     chat: msg.chat_id,
-                    user: msg.from.id,
+                    user: msg.author_id(),
                     date: msg.date,
                     text_hash: text_hash(&norm.text),
                     text_chars: norm.text.chars().count(),

@@ -363,6 +363,28 @@ fn new_accounts_are_flagged_relative_to_message_dates() {
     assert!(v.hit("new_account").is_some(), "{v:#?}");
 }
 
+/// The Bot API and exports send every channel post from one stand-in account: each channel is
+/// still its own sender, so the fifth channel gets the content checks of a first message too.
+#[test]
+fn channels_posting_through_one_stand_in_account_are_separate_senders() {
+    let mut e = small();
+    for k in 0..5 {
+        let mut m = msg(
+            136_817_688,
+            1_700_000_000 + k * 60,
+            &format!("новости канала номер {k}"),
+        );
+        m.sender_chat = Some(crate::model::SenderChat {
+            id: -1_001_000_000_000 - k,
+            title: format!("Channel {k}"),
+            username: None,
+        });
+        let v = e.check(&m);
+        assert!(v.hit("sender_chat").is_some(), "channel {k}: {v:#?}");
+        assert_eq!(m.author().id, -1_001_000_000_000 - k);
+    }
+}
+
 #[test]
 fn extra_hits_from_other_detectors_rescore() {
     let cfg = EngineConfig::default();

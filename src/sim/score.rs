@@ -13,7 +13,13 @@ struct MessageTruth {
     spam: bool,
     user: Option<UserId>,
     role: Role,
+    /// The start of the text (of the spam version, for spam edited in), for the report's examples.
+    text: String,
 }
+
+/// Examples of each kind of mistake a report shows, and how much of each text.
+const EXAMPLES: usize = 3;
+const EXAMPLE_CHARS: usize = 100;
 
 #[derive(Debug, Clone)]
 struct RaidTrack {
@@ -59,6 +65,11 @@ pub struct SpamScore {
     pub recall: Option<f64>,
     pub false_positives_by_role: BTreeMap<String, u64>,
     pub missed_by_role: BTreeMap<String, u64>,
+    /// The first few missed spam and wrongly flagged ham texts: what to look at next.
+    #[serde(default)]
+    pub missed_examples: Vec<String>,
+    #[serde(default)]
+    pub false_positive_examples: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,7 +176,11 @@ impl Scorecard {
                         spam: false,
                         user: truth.user_id,
                         role: truth.role,
+                        text: String::new(),
                     });
+                if truth.spam || !entry.spam {
+                    entry.text = m.text.chars().take(EXAMPLE_CHARS).collect();
+                }
                 entry.spam |= truth.spam;
             }
             Event::Joined {
@@ -253,6 +268,9 @@ impl Scorecard {
                         .missed_by_role
                         .entry(truth.role.name().into())
                         .or_default() += 1;
+                    if spam.missed_examples.len() < EXAMPLES {
+                        spam.missed_examples.push(truth.text.clone());
+                    }
                 }
                 (false, true) => {
                     spam.false_positives += 1;
@@ -260,6 +278,9 @@ impl Scorecard {
                         .false_positives_by_role
                         .entry(truth.role.name().into())
                         .or_default() += 1;
+                    if spam.false_positive_examples.len() < EXAMPLES {
+                        spam.false_positive_examples.push(truth.text.clone());
+                    }
                 }
                 (false, false) => {}
             }
@@ -388,6 +409,9 @@ impl fmt::Display for ScoreReport {
                 "    false positives by role: {}",
                 join_counts(&s.false_positives_by_role)
             )?;
+            for text in &s.false_positive_examples {
+                writeln!(f, "      e.g. {text:?}")?;
+            }
         }
         if !s.missed_by_role.is_empty() {
             writeln!(
@@ -395,6 +419,9 @@ impl fmt::Display for ScoreReport {
                 "    missed spam by role: {}",
                 join_counts(&s.missed_by_role)
             )?;
+            for text in &s.missed_examples {
+                writeln!(f, "      e.g. {text:?}")?;
+            }
         }
         for raid in &self.raids {
             writeln!(
@@ -446,4 +473,58 @@ fn join_counts(counts: &BTreeMap<String, u64>) -> String {
         .map(|(k, v)| format!("{k} {v}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Message;
+
+    fn posted(id: MessageId, text: &str, edited: bool) -> Event {
+        let m = Message {
+            chat_id: -100,
+            id,
+            text: text.into(),
+            edited,
+            ..Message::default()
+        };
+        if edited {
+            Event::Edited(m)
+        } else {
+            Event::Message(m)
+        }
+    }
+
+    fn truth(spam: bool, role: Role) -> Truth {
+        Truth {
+            spam,
+            role,
+            ..Truth::system()
+        }
+    }
+
+    #[test]
+    fn the_report_shows_what_was_missed_and_what_was_wrongly_flagged() {
+        let mut card = Scorecard::new("t", 1);
+        card.observe(&posted(1, "hello all", false), &truth(false, Role::Spammer));
+        card.observe(
+            &posted(1, "earn $500 a day, dm me", true),
+            &truth(true, Role::Spammer),
+        );
+        card.observe(
+            &posted(2, "lunch at noon?", false),
+            &truth(false, Role::Regular),
+        );
+        card.observe(
+            &posted(3, "casino bonus", false),
+            &truth(true, Role::Spammer),
+        );
+        card.flag(-100, 2);
+        card.flag(-100, 3);
+        let spam = card.report().spam;
+        assert_eq!((spam.true_positives, spam.false_negatives), (1, 1));
+        // The spam version of a message edited into spam, not its harmless first version.
+        assert_eq!(spam.missed_examples, ["earn $500 a day, dm me"]);
+        assert_eq!(spam.false_positive_examples, ["lunch at noon?"]);
+    }
 }

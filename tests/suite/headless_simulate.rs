@@ -84,9 +84,12 @@ fn ring_is_clustered_with_high_precision_and_recall() {
 }
 
 #[test]
-fn evasion_tricks_are_mostly_caught() {
+fn evasion_tricks_are_caught() {
     let run = run("evasion");
-    assert_spam_quality(&run, 0.9, 0.8);
+    // Every one: channel posts all come from one stand-in account (Channel_Bot), and before each
+    // channel counted as its own sender the later channels skipped first-message checks (9/10).
+    assert_spam_quality(&run, 0.9, 1.0);
+    assert!(run.report.spam.missed_examples.is_empty(), "{run}");
     assert!(run.report.edits_seen > 0);
     assert_eq!(run.report.legit_members_acted_on, 0, "{run}");
 }

@@ -299,24 +299,28 @@ pub fn lookalike(text: &str, rng: &mut Rng) -> String {
         .collect()
 }
 
-/// Split one to three long words letter by letter.
-pub fn split_spacing(text: &str, rng: &mut Rng) -> String {
+/// Rewrites up to `most` randomly picked words (at least one draw) that are `eligible`.
+fn rewrite_some_words(
+    text: &str,
+    rng: &mut Rng,
+    most: u64,
+    eligible: impl Fn(&str) -> bool,
+    mut rewrite: impl FnMut(&str, &mut Rng) -> String,
+) -> String {
     let words: Vec<&str> = text.split(' ').collect();
-    let long: Vec<usize> = (0..words.len())
-        .filter(|&i| words[i].chars().count() >= 5 && !words[i].contains("://"))
-        .collect();
-    let mut split = std::collections::HashSet::new();
-    for _ in 0..1 + rng.below(3) {
-        if let Some(i) = rng.pick(&long) {
-            split.insert(*i);
+    let candidates: Vec<usize> = (0..words.len()).filter(|&i| eligible(words[i])).collect();
+    let mut picked = std::collections::HashSet::new();
+    for _ in 0..1 + rng.below(most) {
+        if let Some(i) = rng.pick(&candidates) {
+            picked.insert(*i);
         }
     }
     words
         .iter()
         .enumerate()
         .map(|(i, w)| {
-            if split.contains(&i) {
-                w.chars().map(String::from).collect::<Vec<_>>().join(" ")
+            if picked.contains(&i) {
+                rewrite(w, rng)
             } else {
                 (*w).to_string()
             }
@@ -325,26 +329,26 @@ pub fn split_spacing(text: &str, rng: &mut Rng) -> String {
         .join(" ")
 }
 
+/// Split one to three long words letter by letter.
+pub fn split_spacing(text: &str, rng: &mut Rng) -> String {
+    rewrite_some_words(
+        text,
+        rng,
+        3,
+        |w| w.chars().count() >= 5 && !w.contains("://"),
+        |w, _| w.chars().map(String::from).collect::<Vec<_>>().join(" "),
+    )
+}
+
 /// Cut one or two long words into pieces of two or three letters, joined by hyphens (or now and
 /// then dots or underscores).
 pub fn split_syllables(text: &str, rng: &mut Rng) -> String {
-    let words: Vec<&str> = text.split(' ').collect();
-    let long: Vec<usize> = (0..words.len())
-        .filter(|&i| words[i].chars().count() >= 6 && words[i].chars().all(char::is_alphabetic))
-        .collect();
-    let mut split = std::collections::HashSet::new();
-    for _ in 0..1 + rng.below(2) {
-        if let Some(i) = rng.pick(&long) {
-            split.insert(*i);
-        }
-    }
-    words
-        .iter()
-        .enumerate()
-        .map(|(i, w)| {
-            if !split.contains(&i) {
-                return (*w).to_string();
-            }
+    rewrite_some_words(
+        text,
+        rng,
+        2,
+        |w| w.chars().count() >= 6 && w.chars().all(char::is_alphabetic),
+        |w, rng| {
             let chars: Vec<char> = w.chars().collect();
             let mut pieces: Vec<String> = Vec::new();
             let mut at = 0;
@@ -358,9 +362,8 @@ pub fn split_syllables(text: &str, rng: &mut Rng) -> String {
                 at += len;
             }
             pieces.join(*rng.pick(&["-", "-", "-", ".", "_"]).unwrap())
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+        },
+    )
 }
 
 pub fn sprinkle_emoji(text: &str, rng: &mut Rng) -> String {

@@ -181,23 +181,22 @@ proptest::proptest! {
     }
 }
 
+/// The first `spam` and `ham` of tg-spam's samples.
+fn tg_spam_samples(spam: usize, ham: usize) -> Vec<(String, Label)> {
+    let lines = |text: &'static str, n: usize, label: Label| {
+        text.lines()
+            .filter(|l| !l.is_empty())
+            .take(n)
+            .map(move |l| (l.to_string(), label))
+    };
+    lines(TG_SPAM_SPAM, spam, Label::Spam)
+        .chain(lines(TG_SPAM_HAM, ham, Label::Ham))
+        .collect()
+}
+
 #[test]
 fn eval_reports_confusion_without_and_with_folds() {
-    let mut samples: Vec<(String, Label)> = Vec::new();
-    samples.extend(
-        TG_SPAM_SPAM
-            .lines()
-            .filter(|l| !l.is_empty())
-            .take(40)
-            .map(|l| (l.to_string(), Label::Spam)),
-    );
-    samples.extend(
-        TG_SPAM_HAM
-            .lines()
-            .filter(|l| !l.is_empty())
-            .take(80)
-            .map(|l| (l.to_string(), Label::Ham)),
-    );
+    let samples = tg_spam_samples(40, 80);
     let cfg = EngineConfig::default();
     let plain = cli::eval(&cfg, &samples, None, Vec::new()).unwrap();
     assert_eq!((plain.spam, plain.ham), (40, 80));
@@ -224,21 +223,7 @@ fn eval_reports_confusion_without_and_with_folds() {
 /// (the splits run on several threads), and the summary over them.
 #[test]
 fn repeated_cross_validation_reports_each_split_and_the_spread() {
-    let mut samples: Vec<(String, Label)> = Vec::new();
-    samples.extend(
-        TG_SPAM_SPAM
-            .lines()
-            .filter(|l| !l.is_empty())
-            .take(30)
-            .map(|l| (l.to_string(), Label::Spam)),
-    );
-    samples.extend(
-        TG_SPAM_HAM
-            .lines()
-            .filter(|l| !l.is_empty())
-            .take(60)
-            .map(|l| (l.to_string(), Label::Ham)),
-    );
+    let samples = tg_spam_samples(30, 60);
     let cfg = EngineConfig::default();
     let repeated = cli::eval_repeated(&cfg, &samples, 2, 4..6, Vec::new()).unwrap();
     assert_eq!(

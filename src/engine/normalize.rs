@@ -601,12 +601,13 @@ struct Builder<'a> {
     cyrillic_text: Option<bool>,
 }
 
-/// What cuts a word into syllables for the eye but not for a filter ("за-ра-бо-ток", "за.ра.бо.ток").
+/// What cuts a word into syllables for the eye but not for a filter ("за-ра-бо-ток",
+/// "за.ра.бо.ток").
 fn cuts(byte: u8) -> bool {
     matches!(byte, b'-' | b'.' | b'_' | b'*')
 }
 
-/// Words joined by single hyphens (or [`cuts`]), as they close: where the chain is in the output and the
+/// Words joined by single [`cuts`], as they close: where the chain is in the output and the
 /// original, and whether it still looks like one word cut into syllables.
 #[derive(Default, Clone, Copy)]
 struct HyphenChain {
@@ -831,9 +832,9 @@ impl Builder<'_> {
         let c = &mut self.chain;
         if c.words > 0 && w.raw_start == c.raw_end + 1 {
             // A part said twice in a row is laughter or a sound ("ха-ха-ха", "тра-та-та"), not
-            // a disguise.
-            // Only while every part so far is a syllable: a single letter may have been joined
-            // into a spaced-out run since, which moves the text under `c.start`.
+            // a disguise. Compared only while every part so far is a syllable: a single letter
+            // may since have been joined into a spaced-out run, which moves the text under
+            // `c.start`.
             if c.syllables {
                 let before = self.out.text[c.start..start].trim_end().rsplit(' ').next();
                 c.syllables = before != Some(&self.out.text[start..end]);

@@ -792,6 +792,9 @@ impl Builder<'_> {
         if scripts > 1 || (w.exotic > 0 && w.exotic < w.letters) {
             self.fold_lookalike(&w, raw_end);
         }
+        if w.digits > 0 && w.cyrillic >= 3 && w.cyrillic + w.digits == w.chars {
+            self.fold_digit_letters(&w, raw_end);
+        }
         let word_bytes = self.out.text.len() - w.start;
         let single_letter = w.chars == 1 && w.letters == 1;
         if single_letter {
@@ -890,6 +893,40 @@ impl Builder<'_> {
                 c.chars,
                 false,
             );
+        }
+    }
+
+    /// A Cyrillic word with a digit standing in for a letter inside it ("зараб0ток",
+    /// "вл0жений", "ра6ота"): the digit becomes the letter and the word counts as a lookalike. Only
+    /// between two letters: a number glued to a word ("3часа", "5000руб") is a number.
+    #[inline(never)]
+    fn fold_digit_letters(&mut self, w: &Word, raw_end: usize) {
+        let word: Vec<char> = self.out.text[w.start..].chars().collect();
+        let letter_like = |c: char| match c {
+            '0' => Some('о'),
+            '3' => Some('з'),
+            '6' => Some('б'),
+            _ => None,
+        };
+        let inside = |i: usize| {
+            i > 0
+                && word.get(i + 1).is_some_and(|n| !n.is_ascii_digit())
+                && !word[i - 1].is_ascii_digit()
+        };
+        let disguised = word
+            .iter()
+            .enumerate()
+            .all(|(i, &c)| !c.is_ascii_digit() || (letter_like(c).is_some() && inside(i)));
+        if !disguised {
+            return;
+        }
+        let folded: String = word.iter().map(|&c| letter_like(c).unwrap_or(c)).collect();
+        self.out.text.truncate(w.start);
+        self.out.text.push_str(&folded);
+        self.out.lookalike_words += 1;
+        if self.out.lookalike_example.is_none() {
+            let example = self.raw.get(w.raw_start..raw_end).unwrap_or("").trim();
+            self.out.lookalike_example = Some(first_chars(example, 40).to_string());
         }
     }
 
@@ -1649,6 +1686,21 @@ mod tests {
         assert_eq!(n.text, "заработок онлаин"); // й folds to и like every diacritic
         assert_eq!(n.longest_spaced_run, 9);
         assert_eq!(normalize("я и ты").longest_spaced_run, 2);
+    }
+
+    #[test]
+    fn digits_posing_as_letters_inside_cyrillic_words_are_folded() {
+        let n = normalize("Зараб0ток без вл0жений, ра6ота на д0му");
+        assert_eq!(n.text, "заработок без вложении работа на дому");
+        assert_eq!(n.lookalike_words, 4);
+        assert_eq!(n.lookalike_example.as_deref(), Some("Зараб0ток"));
+        // Numbers glued to words, codes and digits that look like no letter stay numbers.
+        let n = normalize("через 3часа, 5000руб, 10ка, в1, 1с, мп3, зараб00ток, зараб1ток, работ0");
+        assert_eq!(
+            n.text,
+            "через 3часа 5000руб 10ка в1 1с мп3 зараб00ток зараб1ток работ0"
+        );
+        assert_eq!(n.lookalike_words, 0);
     }
 
     #[test]

@@ -577,6 +577,8 @@ struct Word {
     letters: u32,
     /// ASCII digits.
     digits: u32,
+    /// Symbols standing in for letters ("з@работок").
+    symbol_letters: u32,
     /// Byte offset in the original text where the word started (for the lookalike example).
     raw_start: usize,
 }
@@ -795,6 +797,9 @@ impl Builder<'_> {
         if w.digits > 0 && w.cyrillic >= 3 && w.cyrillic + w.digits == w.chars {
             self.fold_digit_letters(&w, raw_end);
         }
+        if w.symbol_letters > 0 {
+            self.count_disguise(&w, raw_end);
+        }
         let word_bytes = self.out.text.len() - w.start;
         let single_letter = w.chars == 1 && w.letters == 1;
         if single_letter {
@@ -896,6 +901,27 @@ impl Builder<'_> {
         }
     }
 
+    /// "з@работок": an @ (at byte `i`) between Cyrillic letters is the letter а. Takes it into the
+    /// word when it is one.
+    fn at_sign_letter(&mut self, i: usize, next: usize) -> bool {
+        let is_letter =
+            self.in_word && self.word.cyrillic > 0 && basic_cyrillic_at(self.raw.as_bytes(), next);
+        if is_letter {
+            self.word.symbol_letters += 1;
+            self.word_char('а', i);
+        }
+        is_letter
+    }
+
+    /// Counts a word written with symbols for letters as a lookalike word (once).
+    fn count_disguise(&mut self, w: &Word, raw_end: usize) {
+        self.out.lookalike_words += 1;
+        if self.out.lookalike_example.is_none() {
+            let example = self.raw.get(w.raw_start..raw_end).unwrap_or("").trim();
+            self.out.lookalike_example = Some(first_chars(example, 40).to_string());
+        }
+    }
+
     /// A Cyrillic word with a digit standing in for a letter inside it ("зараб0ток",
     /// "вл0жений", "ра6ота"): the digit becomes the letter and the word counts as a lookalike. Only
     /// between two letters: a number glued to a word ("3часа", "5000руб") is a number.
@@ -923,10 +949,8 @@ impl Builder<'_> {
         let folded: String = word.iter().map(|&c| letter_like(c).unwrap_or(c)).collect();
         self.out.text.truncate(w.start);
         self.out.text.push_str(&folded);
-        self.out.lookalike_words += 1;
-        if self.out.lookalike_example.is_none() {
-            let example = self.raw.get(w.raw_start..raw_end).unwrap_or("").trim();
-            self.out.lookalike_example = Some(first_chars(example, 40).to_string());
+        if w.symbol_letters == 0 {
+            self.count_disguise(w, raw_end);
         }
     }
 
@@ -1144,6 +1168,11 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
             w.digits += n - alpha;
             continue;
         }
+        if byte == b'@' && b.at_sign_letter(i, i + 1) {
+            visible += 1;
+            i += 1;
+            continue;
+        }
         if byte < 0x80 {
             shouting += (run >= 4 && all_upper) as u32;
             run = 0;
@@ -1237,6 +1266,10 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
         if mark {
             continue;
         }
+        // Fullwidth and small @ are @ after NFKC.
+        if matches!(c, '＠' | '﹫') && b.at_sign_letter(i, i + c.len_utf8()) {
+            continue;
+        }
         if nfkc_stable(c) {
             b.word_char(c, i);
         } else {
@@ -1256,6 +1289,15 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
     // cluster holding an emoji character, and the segmentation after it is the same.
     if let Some(start) = first_emoji {
         out.emoji = emoji_clusters(&raw[start..]);
+    }
+}
+
+/// A letter of U+0400..U+045F starts at byte `i`.
+fn basic_cyrillic_at(bytes: &[u8], i: usize) -> bool {
+    match bytes.get(i) {
+        Some(0xD0) => true,
+        Some(0xD1) => bytes.get(i + 1).is_some_and(|&b| b < 0xA0),
+        _ => false,
     }
 }
 
@@ -1689,11 +1731,15 @@ mod tests {
     }
 
     #[test]
-    fn digits_posing_as_letters_inside_cyrillic_words_are_folded() {
+    fn digits_and_at_signs_posing_as_letters_inside_cyrillic_words_are_folded() {
         let n = normalize("Зараб0ток без вл0жений, ра6ота на д0му");
         assert_eq!(n.text, "заработок без вложении работа на дому");
         assert_eq!(n.lookalike_words, 4);
         assert_eq!(n.lookalike_example.as_deref(), Some("Зараб0ток"));
+        let n = normalize("З@работок, р@бота; ivan@mail.ru, пиши @ivan, в 5@дом");
+        assert_eq!(n.text, "заработок работа ivan mail ru пиши ivan в 5 дом");
+        assert_eq!(n.lookalike_words, 2);
+        assert_eq!(n.lookalike_example.as_deref(), Some("З@работок"));
         // Numbers glued to words, codes and digits that look like no letter stay numbers.
         let n = normalize("через 3часа, 5000руб, 10ка, в1, 1с, мп3, зараб00ток, зараб1ток, работ0");
         assert_eq!(

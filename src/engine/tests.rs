@@ -498,11 +498,11 @@ mod robustness {
             prop_assert_eq!(format!("{:?}", t.list), format!("{:?}", expected.list));
         }
 
-        /// Hyphen-cut words joined back and digits folded into letters leave the words and the
-        /// text in step.
+        /// Hyphen-cut words joined back and digits or @ folded into letters leave the words and
+        /// the text in step.
         #[test]
         fn hyphen_chains_keep_words_and_text_in_step(
-            s in "(([а-я]{2,4}|[а-я]{2,4}|[а-я]{1,3}[0369][а-я]{1,3}|[а-яА-Яa-zё]{1,5}|[0-9]{1,3}|ха)(-|-|[._*]|[‐ ,]{1,2})){0,24}",
+            s in "(([а-я]{2,4}|[а-я]{2,4}|[а-я]{1,3}[0369@][а-я]{1,3}|[а-яА-Яa-zё]{1,5}|[0-9]{1,3}|ха)(-|-|[._*]|[‐ ,]{1,2})){0,24}",
         ) {
             let mut n = Normalized::default();
             let mut t = tokens::Tokens::default();

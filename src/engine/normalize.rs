@@ -603,13 +603,18 @@ struct Builder<'a> {
     cyrillic_text: Option<bool>,
 }
 
-/// What cuts a word into syllables for the eye but not for a filter ("за-ра-бо-ток",
-/// "за.ра.бо.ток").
-fn cuts(byte: u8) -> bool {
-    matches!(byte, b'-' | b'.' | b'_' | b'*')
+/// At byte `at`, what cuts a word into syllables for the eye but not for a filter, and a letter
+/// right after it ("за-ра-бо-ток", "за.ра.бо.ток"; not the ". " that ends a sentence).
+fn cut_then_letter(bytes: &[u8], at: usize) -> bool {
+    bytes
+        .get(at)
+        .is_some_and(|b| matches!(b, b'-' | b'.' | b'_' | b'*'))
+        && bytes
+            .get(at + 1)
+            .is_some_and(|&b| b.is_ascii_alphabetic() || b >= 0x80)
 }
 
-/// Words joined by single [`cuts`], as they close: where the chain is in the output and the
+/// Words joined by single cuts ([`cut_then_letter`]), as they close: where the chain is in the output and the
 /// original, and whether it still looks like one word cut into syllables.
 #[derive(Default, Clone, Copy)]
 struct HyphenChain {
@@ -794,11 +799,8 @@ impl Builder<'_> {
         if scripts > 1 || (w.exotic > 0 && w.exotic < w.letters) {
             self.fold_lookalike(&w, raw_end);
         }
-        if w.digits > 0 && w.cyrillic >= 3 && w.cyrillic + w.digits == w.chars {
-            self.fold_digit_letters(&w, raw_end);
-        }
-        if w.symbol_letters > 0 {
-            self.count_disguise(&w, raw_end);
+        if w.cyrillic > 0 && (w.digits | w.symbol_letters) > 0 {
+            self.fold_symbol_letters(&w, raw_end);
         }
         let word_bytes = self.out.text.len() - w.start;
         let single_letter = w.chars == 1 && w.letters == 1;
@@ -824,7 +826,7 @@ impl Builder<'_> {
             );
         }
         self.text_chars += w.chars;
-        if self.chain.words > 0 || self.raw.as_bytes().get(raw_end).is_some_and(|&b| cuts(b)) {
+        if self.chain.words > 0 || cut_then_letter(self.raw.as_bytes(), raw_end) {
             self.hyphen_chain(&w, raw_end, self.out.text.len() - word_bytes);
         }
     }
@@ -864,11 +866,7 @@ impl Builder<'_> {
                 .chars()
                 .all(|ch| ('\u{400}'..='\u{4FF}').contains(&ch));
         c.raw_end = raw_end;
-        let continues = bytes.get(raw_end).is_some_and(|&b| cuts(b))
-            && bytes
-                .get(raw_end + 1)
-                .is_some_and(|&b| b.is_ascii_alphabetic() || b >= 0x80);
-        if continues {
+        if cut_then_letter(bytes, raw_end) {
             return;
         }
         let c = std::mem::take(&mut self.chain);
@@ -913,20 +911,27 @@ impl Builder<'_> {
         is_letter
     }
 
-    /// Counts a word written with symbols for letters as a lookalike word (once).
-    fn count_disguise(&mut self, w: &Word, raw_end: usize) {
-        self.out.lookalike_words += 1;
-        if self.out.lookalike_example.is_none() {
-            let example = self.raw.get(w.raw_start..raw_end).unwrap_or("").trim();
-            self.out.lookalike_example = Some(first_chars(example, 40).to_string());
+    /// A Cyrillic word with digits or @ in it: folds the digits that stand for letters and
+    /// counts the word as a lookalike when any symbol stood for a letter.
+    #[inline(never)]
+    fn fold_symbol_letters(&mut self, w: &Word, raw_end: usize) {
+        let digits_folded = w.digits > 0
+            && w.cyrillic >= 3
+            && w.cyrillic + w.digits == w.chars
+            && self.fold_digit_letters(w);
+        if digits_folded || w.symbol_letters > 0 {
+            self.out.lookalike_words += 1;
+            if self.out.lookalike_example.is_none() {
+                let example = self.raw.get(w.raw_start..raw_end).unwrap_or("").trim();
+                self.out.lookalike_example = Some(first_chars(example, 40).to_string());
+            }
         }
     }
 
     /// A Cyrillic word with a digit standing in for a letter inside it ("зараб0ток",
-    /// "вл0жений", "ра6ота"): the digit becomes the letter and the word counts as a lookalike. Only
-    /// between two letters: a number glued to a word ("3часа", "5000руб") is a number.
-    #[inline(never)]
-    fn fold_digit_letters(&mut self, w: &Word, raw_end: usize) {
+    /// "вл0жений", "ра6ота"): the digit becomes the letter; whether it did. Only between two
+    /// letters: a number glued to a word ("3часа", "5000руб") is a number.
+    fn fold_digit_letters(&mut self, w: &Word) -> bool {
         let word: Vec<char> = self.out.text[w.start..].chars().collect();
         let letter_like = |c: char| match c {
             '0' => Some('о'),
@@ -943,15 +948,12 @@ impl Builder<'_> {
             .iter()
             .enumerate()
             .all(|(i, &c)| !c.is_ascii_digit() || (letter_like(c).is_some() && inside(i)));
-        if !disguised {
-            return;
+        if disguised {
+            let folded: String = word.iter().map(|&c| letter_like(c).unwrap_or(c)).collect();
+            self.out.text.truncate(w.start);
+            self.out.text.push_str(&folded);
         }
-        let folded: String = word.iter().map(|&c| letter_like(c).unwrap_or(c)).collect();
-        self.out.text.truncate(w.start);
-        self.out.text.push_str(&folded);
-        if w.symbol_letters == 0 {
-            self.count_disguise(w, raw_end);
-        }
+        disguised
     }
 
     /// A word mixing scripts: count it when it is a disguise and map it to one alphabet.

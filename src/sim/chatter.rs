@@ -270,6 +270,7 @@ pub fn apply_mutation(text: &str, mutation: Mutation, chatter: &Chatter, rng: &m
         Mutation::Lookalike => lookalike(text, rng),
         Mutation::Spacing => split_spacing(text, rng),
         Mutation::Syllables => split_syllables(text, rng),
+        Mutation::Symbols => symbols_for_letters(text, rng),
         Mutation::Emoji => sprinkle_emoji(text, rng),
         Mutation::Link => swap_links(text, chatter, rng),
     }
@@ -362,6 +363,35 @@ pub fn split_syllables(text: &str, rng: &mut Rng) -> String {
                 at += len;
             }
             pieces.join(*rng.pick(&["-", "-", "-", ".", "_"]).unwrap())
+        },
+    )
+}
+
+/// In one or two longer words, one letter inside the word written as a look-alike digit or @.
+pub fn symbols_for_letters(text: &str, rng: &mut Rng) -> String {
+    let symbol = |c: char| match c {
+        'о' | 'o' => Some('0'),
+        'з' => Some('3'),
+        'б' => Some('6'),
+        'а' | 'a' => Some('@'),
+        _ => None,
+    };
+    rewrite_some_words(
+        text,
+        rng,
+        2,
+        |w| w.chars().count() >= 5 && w.chars().all(char::is_alphabetic),
+        |w, _| {
+            let chars: Vec<char> = w.chars().collect();
+            let inside = 1..chars.len() - 1;
+            match inside.clone().find(|&i| symbol(chars[i]).is_some()) {
+                Some(i) => chars
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &c)| if k == i { symbol(c).unwrap_or(c) } else { c })
+                    .collect(),
+                None => w.to_string(),
+            }
         },
     )
 }
@@ -471,6 +501,22 @@ mod tests {
                     assert_eq!(n.text, whole.text);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn symbols_stand_in_for_letters_and_normalise_back() {
+        let text = "Заработок без вложений, работа на дому";
+        for seed in 1..30 {
+            let mut rng = Rng::new(seed);
+            let mutated = symbols_for_letters(text, &mut rng);
+            assert_ne!(mutated, text);
+            assert_eq!(mutated.chars().count(), text.chars().count());
+            assert_eq!(
+                crate::engine::normalize(&mutated).text,
+                crate::engine::normalize(text).text,
+                "{mutated}"
+            );
         }
     }
 

@@ -115,6 +115,8 @@ pub enum Mutation {
     Spacing,
     /// Words cut into syllables with hyphens (`за-ра-бо-ток`).
     Syllables,
+    /// Digits and @ for letters inside words (`зараб0ток`, `з@работок`, `m0ney`).
+    Symbols,
     /// Emoji sprinkled between words.
     Emoji,
     /// Links replaced with fresh ones.
@@ -126,6 +128,7 @@ pub fn all_mutations() -> Vec<Mutation> {
         Mutation::Lookalike,
         Mutation::Spacing,
         Mutation::Syllables,
+        Mutation::Symbols,
         Mutation::Emoji,
         Mutation::Link,
     ]

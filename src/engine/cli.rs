@@ -780,35 +780,26 @@ pub fn eval_repeated(
     extra_labels: Vec<(String, Label)>,
 ) -> Result<RepeatedReport> {
     let seeds: Vec<u64> = seeds.collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, seeds.len().max(1));
-    let mut reports: Vec<Option<Result<EvalReport>>> = (0..seeds.len()).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        for (t, chunk) in reports
-            .chunks_mut(seeds.len().div_ceil(threads))
-            .enumerate()
-        {
-            let first = t * seeds.len().div_ceil(threads);
-            let (seeds, extra_labels) = (&seeds, &extra_labels);
-            scope.spawn(move || {
-                for (i, slot) in chunk.iter_mut().enumerate() {
-                    let seed = seeds[first + i];
-                    *slot = Some(eval_seeded(
-                        cfg,
-                        samples,
-                        Some(folds),
-                        seed,
-                        extra_labels.clone(),
-                    ));
-                }
-            });
-        }
-    });
-    let reports = reports
-        .into_iter()
-        .map(|r| r.expect("every split was run"))
-        .collect::<Result<Vec<_>>>()?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_thread = seeds.len().div_ceil(threads).max(1);
+    let reports: Vec<EvalReport> = std::thread::scope(|scope| {
+        let runs: Vec<_> = seeds
+            .chunks(per_thread)
+            .map(|part| {
+                let extra_labels = &extra_labels;
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|&seed| {
+                            eval_seeded(cfg, samples, Some(folds), seed, extra_labels.clone())
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        runs.into_iter()
+            .flat_map(|run| run.join().expect("an eval thread panicked"))
+            .collect::<Result<Vec<_>>>()
+    })?;
     let splits: Vec<SplitResult> = seeds
         .iter()
         .zip(&reports)

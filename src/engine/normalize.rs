@@ -34,7 +34,8 @@ pub struct Normalized {
     pub styled_letters: u32,
     /// Invisible and format characters removed (zero-width spaces, direction overrides, ...).
     pub invisible: u32,
-    /// Longest run of single-letter words ("w o r d"); runs of 4+ are joined back into one word.
+    /// Longest run of single-letter words ("w o r d"); runs of [`JOINED_SPACED_RUN`] or more are
+    /// joined back into one word.
     pub longest_spaced_run: u32,
     /// Words cut into syllables by hyphens, dots, underscores or asterisks ("за-ра-бо-ток"),
     /// joined back into one word.
@@ -637,14 +638,14 @@ fn mostly_cyrillic(raw: &str) -> bool {
     let bytes = raw.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        // ASCII and U+0400..U+045F (D0 xx, D1 80..9F) without decoding.
+        // ASCII and U+0400..U+045F without decoding.
         let b = bytes[i];
         if b < 0x80 {
             letters += b.is_ascii_alphabetic() as u32;
             i += 1;
             continue;
         }
-        if b == 0xD0 || (b == 0xD1 && bytes.get(i + 1).is_some_and(|&n| n < 0xA0)) {
+        if basic_cyrillic_at(bytes, i) {
             letters += 1;
             cyrillic += 1;
             i += 2;
@@ -864,7 +865,7 @@ impl Builder<'_> {
         c.syllables &= (2..=4).contains(&w.chars)
             && self.out.text[start..end]
                 .chars()
-                .all(|ch| ('\u{400}'..='\u{4FF}').contains(&ch));
+                .all(|ch| script_of(ch) == Script::Cyrillic);
         c.raw_end = raw_end;
         if cut_then_letter(bytes, raw_end) {
             return;
@@ -920,11 +921,17 @@ impl Builder<'_> {
             && w.cyrillic + w.digits == w.chars
             && self.fold_digit_letters(w);
         if digits_folded || w.symbol_letters > 0 {
-            self.out.lookalike_words += 1;
-            if self.out.lookalike_example.is_none() {
-                let example = self.raw.get(w.raw_start..raw_end).unwrap_or("").trim();
-                self.out.lookalike_example = Some(first_chars(example, 40).to_string());
-            }
+            self.note_lookalike(w, raw_end);
+        }
+    }
+
+    /// Counts the word `w` (ending at byte `raw_end` of the original) as a disguised word; the
+    /// first one, as written, is the reason's example.
+    fn note_lookalike(&mut self, w: &Word, raw_end: usize) {
+        self.out.lookalike_words += 1;
+        if self.out.lookalike_example.is_none() {
+            let example = self.raw.get(w.raw_start..raw_end).unwrap_or("").trim();
+            self.out.lookalike_example = Some(first_chars(example, 40).to_string());
         }
     }
 
@@ -1014,11 +1021,7 @@ impl Builder<'_> {
                 .iter()
                 .any(|(_, l)| foreign(l.script) && (l.homoglyph || l.script == Script::Exotic));
         if convincing {
-            self.out.lookalike_words += 1;
-            if self.out.lookalike_example.is_none() {
-                let example = self.raw.get(w.raw_start..raw_end).unwrap_or("").trim();
-                self.out.lookalike_example = Some(first_chars(example, 40).to_string());
-            }
+            self.note_lookalike(w, raw_end);
         }
         self.out.text.truncate(w.start);
         for &(c, l) in chars {
@@ -1042,7 +1045,7 @@ impl Builder<'_> {
         if self.run_len > self.out.longest_spaced_run {
             self.out.longest_spaced_run = self.run_len;
         }
-        if self.run_len >= 4 {
+        if self.run_len >= JOINED_SPACED_RUN {
             let joined: String = self.out.text[self.run_start..self.run_end]
                 .chars()
                 .filter(|&c| c != ' ')
@@ -1185,7 +1188,7 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
             i += 1;
             continue;
         }
-        if byte == 0xD0 || (byte == 0xD1 && bytes[i + 1] < 0xA0) {
+        if basic_cyrillic_at(bytes, i) {
             b.start_run(i);
             let start = i;
             let (len, upper, folds_end) = basic_cyrillic_run(&bytes[i..]);
@@ -1293,6 +1296,9 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
         out.emoji = emoji_clusters(&raw[start..]);
     }
 }
+
+/// Runs of this many single letters ("w o r d") and more are joined back into one word.
+pub const JOINED_SPACED_RUN: u32 = 4;
 
 /// A letter of U+0400..U+045F starts at byte `i`.
 fn basic_cyrillic_at(bytes: &[u8], i: usize) -> bool {

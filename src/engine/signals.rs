@@ -2,7 +2,7 @@
 //! learns their weights); signals the training texts cannot show use the configured weights.
 
 use super::config::EngineConfig;
-use super::normalize::{Normalized, entity_text, is_letter, normalize_into};
+use super::normalize::{JOINED_SPACED_RUN, Normalized, entity_text, is_letter, normalize_into};
 use super::phrases::{CONCEPTS, PhraseHits, Phrases};
 use super::tokens::{Token, Tokens};
 use super::{Hit, hit};
@@ -976,7 +976,7 @@ pub fn dense_reason(k: usize, norm: &Normalized, f: &TextFacts, phrases: &Phrase
             norm.styled_letters
         ),
         SPACING => match &norm.hyphen_split_example {
-            Some(word) if norm.longest_spaced_run < 4 => {
+            Some(word) if norm.longest_spaced_run < JOINED_SPACED_RUN => {
                 ["a word cut into syllables (\"", word, "\")"].concat()
             }
             Some(word) => format!(

@@ -330,6 +330,11 @@ fn rewrite_some_words(
         .join(" ")
 }
 
+/// A word of at least `n` letters and nothing else (no punctuation, digits or links).
+fn plain_word(n: usize) -> impl Fn(&str) -> bool {
+    move |w| w.chars().count() >= n && w.chars().all(char::is_alphabetic)
+}
+
 /// Split one to three long words letter by letter.
 pub fn split_spacing(text: &str, rng: &mut Rng) -> String {
     rewrite_some_words(
@@ -344,27 +349,21 @@ pub fn split_spacing(text: &str, rng: &mut Rng) -> String {
 /// Cut one or two long words into pieces of two or three letters, joined by hyphens (or now and
 /// then dots or underscores).
 pub fn split_syllables(text: &str, rng: &mut Rng) -> String {
-    rewrite_some_words(
-        text,
-        rng,
-        2,
-        |w| w.chars().count() >= 6 && w.chars().all(char::is_alphabetic),
-        |w, rng| {
-            let chars: Vec<char> = w.chars().collect();
-            let mut pieces: Vec<String> = Vec::new();
-            let mut at = 0;
-            while at < chars.len() {
-                let mut len = if rng.chance(0.25) { 3 } else { 2 };
-                // No one-letter tail: it joins the piece before.
-                if chars.len() - at <= len + 1 {
-                    len = chars.len() - at;
-                }
-                pieces.push(chars[at..at + len].iter().collect());
-                at += len;
+    rewrite_some_words(text, rng, 2, plain_word(6), |w, rng| {
+        let chars: Vec<char> = w.chars().collect();
+        let mut pieces: Vec<String> = Vec::new();
+        let mut at = 0;
+        while at < chars.len() {
+            let mut len = if rng.chance(0.25) { 3 } else { 2 };
+            // No one-letter tail: it joins the piece before.
+            if chars.len() - at <= len + 1 {
+                len = chars.len() - at;
             }
-            pieces.join(*rng.pick(&["-", "-", "-", ".", "_"]).unwrap())
-        },
-    )
+            pieces.push(chars[at..at + len].iter().collect());
+            at += len;
+        }
+        pieces.join(*rng.pick(&["-", "-", "-", ".", "_"]).unwrap())
+    })
 }
 
 /// In one or two longer words, one letter inside the word written as a look-alike digit or @.
@@ -376,24 +375,17 @@ pub fn symbols_for_letters(text: &str, rng: &mut Rng) -> String {
         'а' | 'a' => Some('@'),
         _ => None,
     };
-    rewrite_some_words(
-        text,
-        rng,
-        2,
-        |w| w.chars().count() >= 5 && w.chars().all(char::is_alphabetic),
-        |w, _| {
-            let chars: Vec<char> = w.chars().collect();
-            let inside = 1..chars.len() - 1;
-            match inside.clone().find(|&i| symbol(chars[i]).is_some()) {
-                Some(i) => chars
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &c)| if k == i { symbol(c).unwrap_or(c) } else { c })
-                    .collect(),
-                None => w.to_string(),
-            }
-        },
-    )
+    rewrite_some_words(text, rng, 2, plain_word(5), |w, _| {
+        let mut chars: Vec<char> = w.chars().collect();
+        let inside = 1..chars.len() - 1;
+        if let Some((i, s)) = inside
+            .filter_map(|i| symbol(chars[i]).map(|s| (i, s)))
+            .next()
+        {
+            chars[i] = s;
+        }
+        chars.into_iter().collect()
+    })
 }
 
 pub fn sprinkle_emoji(text: &str, rng: &mut Rng) -> String {

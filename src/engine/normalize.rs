@@ -1188,7 +1188,9 @@ fn normalize_words(raw: &str, out: &mut Normalized, tokens: Option<&mut Tokens>)
             i += 1;
             continue;
         }
-        if basic_cyrillic_at(bytes, i) {
+        // basic_cyrillic_at, on the byte already loaded: through the helper this hot loop cost
+        // 0.5% more instructions per check.
+        if byte == 0xD0 || (byte == 0xD1 && bytes[i + 1] < 0xA0) {
             b.start_run(i);
             let start = i;
             let (len, upper, folds_end) = basic_cyrillic_run(&bytes[i..]);

@@ -208,6 +208,34 @@ impl Table {
     }
 }
 
+/// The concept of people warning each other; "не развод", "no scam" and "без обмана" are spam's
+/// reassurances, not warnings.
+const WARNING: u8 = (CONCEPTS.len() - 1) as u8;
+
+/// Words that turn the warning after them into its opposite ("это не развод", "not a scam").
+const NEGATIONS: [&str; 8] = ["не", "без", "ни", "нет", "no", "not", "nie", "ні"];
+
+/// Whether the word before byte `start` (a word start), or the one before an article, negates.
+fn negated(bytes: &[u8], start: usize) -> bool {
+    let mut end = start;
+    for _ in 0..2 {
+        if end == 0 {
+            return false;
+        }
+        let before = &bytes[..end - 1];
+        let word_start = before.iter().rposition(|&b| b == b' ').map_or(0, |i| i + 1);
+        let word = &before[word_start..];
+        if NEGATIONS.iter().any(|n| n.as_bytes() == word) {
+            return true;
+        }
+        if word != b"a" && word != b"an" {
+            return false;
+        }
+        end = word_start;
+    }
+    false
+}
+
 /// The phrases found in one text: the first stop phrase and, per concept, the first pattern.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PhraseHits {
@@ -394,7 +422,7 @@ impl Phrases {
                     let start = end - self.lengths[id as usize] as usize;
                     let starts_word = start == 0 || bytes[start - 1] == b' ';
                     let ends_ok = !word_end || end == bytes.len() || bytes[end] == b' ';
-                    if starts_word && ends_ok {
+                    if starts_word && ends_ok && !(concept == WARNING && negated(bytes, start)) {
                         *slot = Some(id - stops);
                     }
                 }
@@ -502,5 +530,57 @@ mod tests {
         assert_eq!(concept("Пиши в лсд", "contact_dm"), None);
         assert_eq!(concept("подоходный налог", "income"), None);
         assert!(p.find_stop(&normalize("детали в ЛС").text).is_some());
+    }
+
+    #[test]
+    fn occult_doxxing_and_card_renting_offers_are_illicit() {
+        let p = Phrases::shipped();
+        let illicit = |text: &str| {
+            let k = CONCEPTS.iter().position(|c| *c == "illicit").unwrap();
+            p.scan(&normalize(text).text).concepts[k].is_some()
+        };
+        for offer in [
+            "Сильный приворот, верну любимого за 3 дня",
+            "Снятие порчи и сглаза по фото",
+            "Пробью человека по номеру телефона",
+            "Куплю вашу карту Сбер, дорого",
+            "Напишу курсовую за сутки",
+        ] {
+            assert!(illicit(offer), "{offer}");
+        }
+        for chat in [
+            "Тьфу-тьфу, чтобы не сглазить",
+            "Курсовая горит, помогите с темой",
+        ] {
+            assert!(!illicit(chat), "{chat}");
+        }
+    }
+
+    /// "не развод" and "not a scam" reassure the reader of a spam offer; "это развод" warns.
+    #[test]
+    fn a_negated_warning_is_a_reassurance() {
+        let p = Phrases::shipped();
+        let found = |text: &str, name: &str| {
+            let k = CONCEPTS.iter().position(|c| *c == name).unwrap();
+            p.scan(&normalize(text).text).concepts[k].is_some()
+        };
+        for warning in ["Это развод, не ведитесь", "it's a scam", "Шахрай!"]
+        {
+            assert!(found(warning, "spam_warning"), "{warning}");
+        }
+        for reassurance in [
+            "Это не развод, всё честно",
+            "no scam, real profit",
+            "This is not a scam",
+            "Сразу на карту, без обмана",
+        ] {
+            assert!(!found(reassurance, "spam_warning"), "{reassurance}");
+            assert!(found(reassurance, "testimonial"), "{reassurance}");
+        }
+        for word in NEGATIONS {
+            assert_eq!(normalize(word).text, word, "compared with normalised text");
+        }
+        // Only the word right before (or before an article) negates.
+        assert!(found("не знаю, но это развод", "spam_warning"));
     }
 }

@@ -294,13 +294,14 @@ fn cross_validation_on_tg_spam() {
     // threshold (0.40): 2 of 438 ham (both read like job spam), 178 of 182 spam.
     assert!(c.fp <= 2, "{c:?}");
     assert!(c.tp >= 176, "{c:?}");
-    // The honest estimate: each fold's threshold chosen by inner cross-validations of its own
-    // training data: 2 of 438 ham, 177 of 182 spam (97.3%; 95.6-97.8% over fold seeds 0-9).
+    // The honest estimate: each fold's threshold chosen by inner 10-fold cross-validations of its
+    // own training data: 2 of 438 ham, 178 of 182 spam (97.8%; 95.6-97.8%, mean 97.1%, over fold
+    // seeds 0-9).
     let nested = report.nested.expect("folds give a nested estimate");
     assert_eq!(report.nested_thresholds.len(), 5);
     assert_eq!(nested.tp + nested.fn_ + nested.fp + nested.tn, 620);
     assert!(nested.fp <= 2, "{nested:?}");
-    assert!(nested.tp >= 175, "{nested:?}");
+    assert!(nested.tp >= 176, "{nested:?}");
     // Each miss says what decided it, from the engine that did not train on it.
     assert!(!report.errors.is_empty());
     for m in &report.errors {

@@ -528,16 +528,17 @@ pub const CALIBRATION_FOLDS: usize = 10;
 /// ham, so its threshold swings; the shipped threshold is likewise the median over five seeds.
 const CALIBRATION_SEEDS: u64 = 5;
 
-/// The spam threshold `samples` calibrate to: the median over [`CALIBRATION_SEEDS`] `k`-fold
-/// cross-validations of the lowest threshold with at most 0.5% false positives.
-fn calibrate(cfg: &EngineConfig, samples: &[(String, Label)], k: usize, seed: u64) -> Result<f32> {
+/// The spam threshold `samples` calibrate to: the median over [`CALIBRATION_SEEDS`]
+/// [`CALIBRATION_FOLDS`]-fold cross-validations of the lowest threshold with at most 0.5% false
+/// positives.
+fn calibrate(cfg: &EngineConfig, samples: &[(String, Label)], seed: u64) -> Result<f32> {
     let mut thresholds = Vec::with_capacity(CALIBRATION_SEEDS as usize);
     for s in 0..CALIBRATION_SEEDS {
         let scored = out_of_fold_scores(
             cfg,
             &TrainingSet::default(),
             samples,
-            k,
+            CALIBRATION_FOLDS,
             seed.wrapping_add(s),
         )?;
         thresholds.push(calibrated_threshold(&scored).unwrap_or(cfg.spam_threshold));
@@ -743,7 +744,7 @@ fn judge_fold(
     // ~350 (one allowed false positive).
     let mut inner_set = aux.samples.clone();
     inner_set.extend(train.iter().cloned());
-    let threshold = calibrate(cfg, &inner_set, CALIBRATION_FOLDS, fold_seed)?;
+    let threshold = calibrate(cfg, &inner_set, fold_seed)?;
     let mut training = aux.clone();
     training.samples.extend(train);
     let engine = Engine::new(cfg.clone(), training)?;

@@ -534,24 +534,30 @@ const CALIBRATION_SEEDS: u64 = 5;
 fn calibrate(cfg: &EngineConfig, samples: &[(String, Label)], seed: u64) -> Result<f32> {
     let mut thresholds = Vec::with_capacity(CALIBRATION_SEEDS as usize);
     for s in 0..CALIBRATION_SEEDS {
-        let scored = out_of_fold_scores(
-            cfg,
-            &TrainingSet::default(),
-            samples,
-            CALIBRATION_FOLDS,
-            seed.wrapping_add(s),
-        )?;
+        let scored = out_of_fold_scores(cfg, samples, CALIBRATION_FOLDS, seed.wrapping_add(s))?;
         thresholds.push(calibrated_threshold(&scored).unwrap_or(cfg.spam_threshold));
     }
     thresholds.sort_by(f32::total_cmp);
     Ok(thresholds[thresholds.len() / 2])
 }
 
+/// The samples of every fold but `fold`: what the engine that judges `fold` trains on.
+fn outside_fold<'a>(
+    samples: &'a [(String, Label)],
+    fold_of: &'a [usize],
+    fold: usize,
+) -> impl Iterator<Item = (String, Label)> + 'a {
+    samples
+        .iter()
+        .zip(fold_of)
+        .filter(move |(_, f)| **f != fold)
+        .map(|(s, _)| s.clone())
+}
+
 /// Scores of `samples` by K-fold cross-validation: each fold judged by an engine trained on the
-/// other folds plus `aux`.
+/// other folds.
 fn out_of_fold_scores(
     cfg: &EngineConfig,
-    aux: &TrainingSet,
     samples: &[(String, Label)],
     k: usize,
     seed: u64,
@@ -560,14 +566,10 @@ fn out_of_fold_scores(
     let fold_of = assign_folds(samples, k, seed);
     let mut scored = vec![(0.0f32, Label::Ham); samples.len()];
     for fold in 0..k {
-        let mut training = aux.clone();
-        training.samples.extend(
-            samples
-                .iter()
-                .zip(&fold_of)
-                .filter(|(_, f)| **f != fold)
-                .map(|(s, _)| s.clone()),
-        );
+        let mut training = TrainingSet::default();
+        training
+            .samples
+            .extend(outside_fold(samples, &fold_of, fold));
         let engine = Engine::new(cfg.clone(), training)?;
         for (i, (text, label)) in samples.iter().enumerate() {
             if fold_of[i] == fold {
@@ -732,12 +734,7 @@ fn judge_fold(
     fold: usize,
     fold_seed: u64,
 ) -> Result<FoldResult> {
-    let train: Vec<(String, Label)> = samples
-        .iter()
-        .zip(fold_of)
-        .filter(|(_, f)| **f != fold)
-        .map(|(s, _)| s.clone())
-        .collect();
+    let train: Vec<(String, Label)> = outside_fold(samples, fold_of, fold).collect();
     // Inner cross-validation over everything this fold trains on (its dataset folds and the
     // auxiliary samples), never the test fold: its out-of-fold scores choose this fold's
     // threshold. The auxiliary ham makes the 0.5% tail an estimate from ~2,000 ham instead of

@@ -511,13 +511,16 @@ mod tests {
         assert!(found > 1_000, "{found}");
     }
 
+    /// The pattern (as written) by which concept `name` is found in `text`.
+    fn concept_hit(p: &Phrases, text: &str, name: &str) -> Option<String> {
+        let k = CONCEPTS.iter().position(|c| *c == name).unwrap();
+        p.scan(&normalize(text).text).concepts[k].map(|id| p.concept_text(id).to_string())
+    }
+
     #[test]
     fn concepts_start_at_words_and_dollar_ends_them() {
         let p = Phrases::shipped();
-        let concept = |text: &str, name: &str| {
-            let k = CONCEPTS.iter().position(|c| *c == name).unwrap();
-            p.scan(&normalize(text).text).concepts[k].map(|id| p.concept_text(id).to_string())
-        };
+        let concept = |text: &str, name: &str| concept_hit(&p, text, name);
         assert_eq!(
             concept("Зарабатываю от 500$", "income").as_deref(),
             Some("зарабатыва")
@@ -535,10 +538,7 @@ mod tests {
     #[test]
     fn occult_doxxing_and_card_renting_offers_are_illicit() {
         let p = Phrases::shipped();
-        let illicit = |text: &str| {
-            let k = CONCEPTS.iter().position(|c| *c == "illicit").unwrap();
-            p.scan(&normalize(text).text).concepts[k].is_some()
-        };
+        let illicit = |text: &str| concept_hit(&p, text, "illicit").is_some();
         for offer in [
             "Сильный приворот, верну любимого за 3 дня",
             "Снятие порчи и сглаза по фото",
@@ -560,10 +560,7 @@ mod tests {
     #[test]
     fn a_negated_warning_is_a_reassurance() {
         let p = Phrases::shipped();
-        let found = |text: &str, name: &str| {
-            let k = CONCEPTS.iter().position(|c| *c == name).unwrap();
-            p.scan(&normalize(text).text).concepts[k].is_some()
-        };
+        let found = |text: &str, name: &str| concept_hit(&p, text, name).is_some();
         for warning in ["Это развод, не ведитесь", "it's a scam", "Шахрай!"]
         {
             assert!(found(warning, "spam_warning"), "{warning}");
